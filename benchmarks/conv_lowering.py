@@ -1,0 +1,66 @@
+"""Which convolution lowering is fastest inside the one-program epoch, per model, on this backend.
+
+  python -m benchmarks.conv_lowering [--configs=baseline,variant_bn] [--num_examples=6400] [--repeats=3]
+
+For each config and lowering (im2col, xla) it compiles the real train epoch (lax.scan over the
+batches of the config's batch size) on the first `num_examples` training images, runs it `repeats`
+times after the compile, and prints the best epoch's step time and images/s. Compile time is
+reported separately. Re-run it on a new jax release or backend before changing `conv_impl='auto'`.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import jax
+from absl import app, flags
+
+from fmnist_jax import data, environment, optim, train
+from fmnist_jax.config_base import config_from_file
+from fmnist_jax.models import build_model
+
+_CONFIGS = flags.DEFINE_list("configs", ["baseline", "variant_bn"], "Config names in configs/.")
+_NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 6400, "Training examples per timed epoch.")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Timed epochs per measurement (the best is kept).")
+CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
+
+
+def time_epoch(config, images, labels, repeats: int) -> dict[str, float]:
+    """Compiles and times the real train epoch; returns compile_s, step_ms and images_per_s."""
+    steps = images.shape[0] // config.batch_size
+    tx = optim.make_optimizer(config, steps)
+    state = train.create_train_state(build_model(config), tx, config.seed)
+    start = time.perf_counter()
+    epoch = jax.jit(train.make_train_epoch(config.batch_size)).lower(state, images, labels).compile()
+    compile_s = time.perf_counter() - start
+    best_s = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        state, metrics = epoch(state, images, labels)
+        jax.block_until_ready(metrics)
+        best_s = min(best_s, time.perf_counter() - start)
+    return {"compile_s": compile_s, "step_ms": 1e3 * best_s / steps, "images_per_s": steps * config.batch_size / best_s}
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    fmnist = data.load_fashion_mnist()
+    images = jax.device_put(fmnist.train_images[: _NUM_EXAMPLES.value])
+    labels = jax.device_put(fmnist.train_labels[: _NUM_EXAMPLES.value])
+    info = environment.device_info()
+    print(f"# conv lowering: {info['platform']} {info['device_kind']}, host {info['host_cpu']} x{info['host_cores']}, "
+          f"jax {environment.versions()['jax']}, {time.strftime('%Y-%m-%d')}\n")
+    print("| config | batch | lowering | step ms | images/s | compile s |")
+    print("|---|---|---|---|---|---|")
+    for name in _CONFIGS.value:
+        config = config_from_file(CONFIG_DIR / f"{name}.py")
+        for impl in ("im2col", "xla"):
+            config.conv_impl = impl
+            r = time_epoch(config, images, labels, _REPEATS.value)
+            print(f"| {name} | {config.batch_size} | {impl} | {r['step_ms']:.2f} | {r['images_per_s']:.0f} | {r['compile_s']:.1f} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    app.run(main)

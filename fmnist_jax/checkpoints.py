@@ -1,0 +1,69 @@
+"""Orbax checkpoints of a run: the latest epochs (for resume) and the best by validation accuracy.
+
+Each checkpoint holds the whole TrainState and a JSON record of the run so far (epoch, history,
+early-stopping state, the config), written atomically by Orbax: a directory only becomes a
+checkpoint once finalised, so a killed save never replaces a good one.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import orbax.checkpoint as ocp
+
+from fmnist_jax.errors import CheckpointError
+
+
+class RunCheckpoints:
+    """`DIR/checkpoints/latest` (the last `keep` epochs) and `DIR/checkpoints/best` (one)."""
+
+    def __init__(self, workdir: str | pathlib.Path, keep: int):
+        root = pathlib.Path(workdir).absolute() / "checkpoints"
+        self.latest = ocp.CheckpointManager(
+            root / "latest", options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
+        )
+        self.best = ocp.CheckpointManager(root / "best", options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+
+    @staticmethod
+    def _save(manager: ocp.CheckpointManager, epoch: int, state: Any, record: dict[str, Any]) -> None:
+        manager.save(epoch, args=ocp.args.Composite(state=ocp.args.StandardSave(state), record=ocp.args.JsonSave(record)))
+
+    def save(self, epoch: int, state: Any, record: dict[str, Any], *, is_best: bool) -> None:
+        self._save(self.latest, epoch, state, record)
+        if is_best:
+            self._save(self.best, epoch, state, record)
+
+    @staticmethod
+    def _restore(manager: ocp.CheckpointManager, template: Any, what: str) -> tuple[Any, dict[str, Any]] | None:
+        epoch = manager.latest_step()
+        if epoch is None:
+            return None
+        try:
+            restored = manager.restore(
+                epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore(template), record=ocp.args.JsonRestore())
+            )
+        except Exception as e:  # Orbax raises many types for unreadable or mismatched trees.
+            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise CheckpointError(
+                f"{what} checkpoint {manager.directory}/{epoch} cannot be restored for this config "
+                f"({first_line[:200]}): use another --workdir, or delete that checkpoint."
+            ) from None
+        return restored["state"], dict(restored["record"])
+
+    def restore_latest(self, template: Any) -> tuple[Any, dict[str, Any]] | None:
+        return self._restore(self.latest, template, "latest")
+
+    def restore_best(self, template: Any) -> tuple[Any, dict[str, Any]] | None:
+        return self._restore(self.best, template, "best")
+
+    def wait(self) -> None:
+        """Blocks until pending asynchronous saves are finalised."""
+        for manager in (self.latest, self.best):
+            manager.wait_until_finished()
+
+    def close(self) -> None:
+        """Waits for pending saves, then releases the managers."""
+        self.wait()
+        for manager in (self.latest, self.best):
+            manager.close()

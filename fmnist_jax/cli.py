@@ -1,0 +1,90 @@
+"""What every command-line tool shares: one-line errors for bad input, quiet Orbax logs."""
+
+from __future__ import annotations
+
+import logging as std_logging
+import os
+import re
+import sys
+from typing import Any, Callable, NoReturn
+
+from absl import flags, logging
+
+from fmnist_jax.errors import UserError
+
+
+def _wants_traceback(argv: list[str]) -> bool:
+    for arg in argv:
+        match = re.fullmatch(r"--verbosity=(-?\d+)|-v=?(-?\d+)", arg)
+        if match and int(match.group(1) or match.group(2)) >= 1:
+            return True
+    return False
+
+
+def fail(message: str) -> NoReturn:
+    """Prints `error: message` as one line on stderr and exits with status 2."""
+    logging.flush()
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _config_file_arg(argv: list[str]) -> str:
+    for arg in argv:
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return "(none)"
+
+
+def _override_naming(argv: list[str], field: str) -> str:
+    for arg in argv:
+        name = arg.split("=", 1)[0]
+        if name.startswith("--config.") and name.rsplit(".", 1)[-1] == field:
+            return name[len("--config."):]
+    return field
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl flags parser for app.run whose errors about --config are one line naming the fix."""
+    config_file = _config_file_arg(argv)
+    # config_flags defers a missing file's error to the first use of the config: check it here.
+    if config_file != "(none)" and not os.path.isfile(config_file.split(":", 1)[0]):
+        fail(f"config file {config_file} does not exist: pass --config=configs/<name>.py (see configs/README.md).")
+    try:
+        return flags.FLAGS(argv)
+    except Exception as e:  # config_flags raises KeyError, OSError, SyntaxError, flags.Error, ...
+        if _wants_traceback(argv):
+            raise
+        if isinstance(e, (KeyError, AttributeError)) and "get_config" not in str(e):
+            field = _override_naming(argv, str(e).strip("\"'"))
+            fail(f"config field {field} does not exist (--config.{field}=... sets it): "
+                 "check its spelling; every field is listed in fmnist_jax/config_base.py.")
+        if isinstance(e, flags.Error):
+            fail(f"{e}. Pass --helpshort to see the flags.")
+        cause = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        fail(f"config file {config_file} cannot be loaded ({type(e).__name__}: {cause}): "
+             "it must define get_config() returning a ConfigDict; compare with configs/baseline.py.")
+
+
+def exit_on_user_error(main: Callable[[list[str]], Any]) -> Callable[[list[str]], Any]:
+    """Turns a UserError into one line on stderr and exit status 2; --verbosity=1 keeps the traceback."""
+
+    def wrapped(argv: list[str]) -> Any:
+        try:
+            return main(argv)
+        except UserError as e:
+            if flags.FLAGS.verbosity >= 1:
+                raise
+            fail(str(e))
+
+    return wrapped
+
+
+class _DropOrbaxInfo(std_logging.Filter):
+    """Orbax logs a dozen INFO lines per checkpoint; keep its warnings, drop its chatter."""
+
+    def filter(self, record: std_logging.LogRecord) -> bool:
+        return record.levelno >= std_logging.WARNING or "/orbax/" not in record.pathname
+
+
+def quiet_orbax() -> None:
+    std_logging.getLogger("absl").addFilter(_DropOrbaxInfo())

@@ -1,0 +1,68 @@
+"""Every config field with its default. configs/*.py start from `base_config()` and change a few.
+
+Fields are grouped as the engine reads them; `validate` (config_check.py) says which values are legal.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import runpy
+
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+
+    # Model: a registered name (fmnist_jax/models) and the module's own fields.
+    c.model = "cnn_a"
+    c.model_options = ml_collections.ConfigDict()
+    c.activation = "relu"  # relu | sigmoid | tanh, in every hidden layer
+    c.kernel_init = "glorot_uniform"  # glorot_uniform | he_normal | lecun_normal
+    c.conv_impl = "auto"  # auto (im2col on CPU, XLA conv elsewhere) | im2col | xla
+
+    # Training.
+    c.num_epochs = 15
+    c.batch_size = 32  # examples per step; the last partial batch of an epoch is dropped
+    c.eval_batch_size = 1000  # examples per eval step; every example counts (padded + masked)
+    c.seed = 0  # parameter init, dropout and shuffling
+    c.early_stopping_patience = 0  # epochs without a better val accuracy before stopping; 0 = off
+
+    # Optimizer: optax chain built by optim.py.
+    c.optimizer = "adam"  # adam | sgd | rmsprop
+    c.learning_rate = 1e-3  # peak learning rate
+    c.momentum = 0.0  # sgd: heavy-ball momentum; rmsprop: momentum
+    c.schedule = "constant"  # constant | piecewise_constant | cosine
+    c.decay_every_epochs = 5  # piecewise_constant: multiply by decay_factor every this many epochs
+    c.decay_factor = 0.5
+    c.warmup_epochs = 0  # cosine: linear warm-up from 0 before the decay
+    c.cosine_final_fraction = 0.0  # cosine: final lr as a fraction of the peak
+    c.weight_decay = 0.0
+    c.weight_decay_mode = "coupled"  # coupled: L2 added to the gradient | decoupled (AdamW-style)
+
+    # Data.
+    c.data_source = "idx"  # idx (the four IDX files, no TensorFlow) | tfds (optional extra)
+    c.data_dir = ""  # "" = /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist)
+    c.val_fraction = 0.1  # stratified, taken from the 60k train set
+    c.split_seed = 0  # the validation split; fixed across model seeds so members see the same data
+    c.train_limit = 0  # use only the first N of the 60k training examples; 0 = all
+
+    # Run control.
+    c.eval_only = False  # restore the best checkpoint and evaluate it on the test set
+    c.checkpoint_keep = 2  # latest checkpoints kept (the best one is kept separately)
+
+    # Where the config comes from and what the report measured (accuracies as fractions).
+    c.reference = ml_collections.ConfigDict()
+    c.reference.report = ""
+    c.reference.variant = ""
+    c.reference.source = ""
+    c.reference.train_accuracy = -1.0  # -1 = not given by the report
+    c.reference.val_accuracy = -1.0
+    c.reference.test_accuracy = -1.0
+    c.reference.num_params = -1
+    return c
+
+
+def config_from_file(path: str | pathlib.Path) -> ml_collections.ConfigDict:
+    """get_config() of another config file: lets a variant start from its baseline."""
+    return runpy.run_path(str(path))["get_config"]()

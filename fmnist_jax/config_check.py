@@ -1,0 +1,60 @@
+"""Checks a config before any work starts: one ConfigError naming the field and the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fmnist_jax import layers
+from fmnist_jax.errors import ConfigError
+from fmnist_jax.models import build_model
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+SCHEDULES = ("constant", "piecewise_constant", "cosine")
+WEIGHT_DECAY_MODES = ("coupled", "decoupled")
+DATA_SOURCES = ("idx", "tfds")
+
+
+def _choice(config: Any, field: str, choices: tuple[str, ...]) -> None:
+    if config[field] not in choices:
+        raise ConfigError(f"config field {field}={config[field]!r} is unknown: use one of {', '.join(choices)}.")
+
+
+def _positive(config: Any, field: str) -> None:
+    if not config[field] > 0:
+        raise ConfigError(f"config field {field}={config[field]!r} must be > 0: set --config.{field} to a positive value.")
+
+
+def _non_negative(config: Any, field: str) -> None:
+    if not config[field] >= 0:
+        raise ConfigError(f"config field {field}={config[field]!r} must be >= 0: set --config.{field} to 0 or more.")
+
+
+def validate(config: Any) -> None:
+    """Raises ConfigError for the first field whose value the engine cannot use."""
+    _choice(config, "optimizer", OPTIMIZERS)
+    _choice(config, "schedule", SCHEDULES)
+    _choice(config, "weight_decay_mode", WEIGHT_DECAY_MODES)
+    _choice(config, "data_source", DATA_SOURCES)
+    _choice(config, "activation", tuple(layers.ACTIVATIONS))
+    _choice(config, "kernel_init", tuple(layers.INITIALIZERS))
+    _choice(config, "conv_impl", layers.CONV_IMPLS)
+    for field in ("learning_rate", "num_epochs", "batch_size", "eval_batch_size", "checkpoint_keep"):
+        _positive(config, field)
+    for field in ("momentum", "weight_decay", "train_limit", "early_stopping_patience", "warmup_epochs"):
+        _non_negative(config, field)
+    if config.schedule == "piecewise_constant":
+        _positive(config, "decay_every_epochs")
+        _positive(config, "decay_factor")
+    if not 0.0 < config.val_fraction < 1.0:
+        raise ConfigError(
+            f"config field val_fraction={config.val_fraction!r} must be in (0, 1): e.g. --config.val_fraction=0.1."
+        )
+    if config.train_limit and config.train_limit * (1 - config.val_fraction) < config.batch_size:
+        raise ConfigError(
+            f"config field batch_size={config.batch_size} is larger than the {int(config.train_limit * (1 - config.val_fraction))} "
+            "training examples left by train_limit: lower batch_size or raise train_limit."
+        )
+    for name, value in config.model_options.items():
+        if "dropout" in name and not 0.0 <= value < 1.0:
+            raise ConfigError(f"config field model_options.{name}={value!r} must be in [0, 1).")
+    build_model(config)  # Unknown model or model option.

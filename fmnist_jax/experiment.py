@@ -1,0 +1,257 @@
+"""train_and_evaluate(config, workdir): a whole run with checkpoints, resume and results.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import time
+from typing import Any, Callable
+
+import jax
+import numpy as np
+import tqdm
+from absl import logging
+
+from fmnist_jax import checkpoints, config_check, data, environment, optim, train
+from fmnist_jax.errors import CheckpointError, UserError
+from fmnist_jax.models import build_model
+
+RESULTS_FILE = "results.json"
+EVAL_FILE = "eval.json"
+# Fields that may change between a run and its resume without changing what is being trained.
+RESUMABLE_FIELD_CHANGES = frozenset(
+    {"eval_only", "num_epochs", "data_dir", "data_source", "checkpoint_keep", "eval_batch_size", "conv_impl", "reference"}
+)
+
+
+def prepare_workdir(workdir: str) -> pathlib.Path:
+    """Creates the workdir, or raises a one-line UserError when it is a file or not writable."""
+    path = pathlib.Path(workdir)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--workdir {workdir} is a file, not a directory: choose another --workdir.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--workdir {workdir} cannot be created ({e.strerror}): choose a writable --workdir.") from None
+    if not os.access(path, os.W_OK):
+        raise UserError(f"--workdir {workdir} is not writable: choose a writable --workdir.")
+    return path
+
+
+def write_json(path: pathlib.Path, payload: dict[str, Any]) -> None:
+    """Writes atomically: a reader never sees half a file, a crash never leaves one."""
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False))
+    tmp.replace(path)
+
+
+def _check_same_run(saved_config: dict[str, Any], config: Any, workdir: pathlib.Path) -> None:
+    current = config.to_dict()
+    for field in sorted(set(saved_config) | set(current)):
+        if field in RESUMABLE_FIELD_CHANGES:
+            continue
+        if saved_config.get(field) != current.get(field):
+            raise CheckpointError(
+                f"workdir {workdir} holds a run with {field}={saved_config.get(field)!r}, this config has "
+                f"{field}={current.get(field)!r}: use another --workdir, or the config of that run."
+            )
+
+
+def _timed_compile(fn: Callable[..., Any], *args: Any, donate: bool = False) -> tuple[Any, float]:
+    """Ahead-of-time compiles fn for these argument shapes; returns (executable, seconds)."""
+    start = time.perf_counter()
+    compiled = jax.jit(fn, donate_argnums=(0,) if donate else ()).lower(*args).compile()
+    return compiled, time.perf_counter() - start
+
+
+def _host_metrics(metrics: dict[str, jax.Array]) -> dict[str, float]:
+    return {name: float(value) for name, value in metrics.items() if np.ndim(value) == 0}
+
+
+class Run:
+    """What every run needs: the config, the model, its initial state and the checkpoints."""
+
+    def __init__(self, config: Any, workdir: str):
+        config_check.validate(config)
+        self.config = config
+        self.workdir = prepare_workdir(workdir)
+        self.splits = data.make_splits(
+            data.load_dataset(config.data_source, config.data_dir),
+            val_fraction=config.val_fraction, split_seed=config.split_seed, train_limit=config.train_limit,
+        )
+        num_train = len(self.splits.train_labels)
+        if config.batch_size > num_train:
+            raise UserError(
+                f"config field batch_size={config.batch_size} is larger than the {num_train} training examples: "
+                "lower --config.batch_size."
+            )
+        self.steps_per_epoch = num_train // config.batch_size
+        self.model = build_model(config)
+        self.tx = optim.make_optimizer(config, self.steps_per_epoch)
+        self.initial_state = train.create_train_state(self.model, self.tx, config.seed)
+        self.num_params = train.count_params(self.initial_state.params)
+        self.checkpoints = checkpoints.RunCheckpoints(self.workdir, config.checkpoint_keep)
+
+    def evaluate_best_on_test(self) -> tuple[dict[str, float], int, float]:
+        """Restores the best checkpoint and evaluates it on the test set: (metrics, epoch, compile s)."""
+        restored = self.checkpoints.restore_best(self.initial_state)
+        if restored is None:
+            raise CheckpointError(
+                f"workdir {self.workdir} has no best checkpoint to evaluate: train first (without eval_only)."
+            )
+        state, record = restored
+        test_images = jax.device_put(self.splits.test_images)
+        test_labels = jax.device_put(self.splits.test_labels)
+        evaluate, compile_s = _timed_compile(train.make_evaluate(self.config.eval_batch_size), state, test_images, test_labels)
+        metrics = evaluate(state, test_images, test_labels)
+        return _host_metrics(metrics), int(record["epoch"]), compile_s
+
+
+def _fresh_record(config: Any) -> dict[str, Any]:
+    return {
+        "epoch": 0, "history": [], "best_val_accuracy": -1.0, "best_epoch": 0,
+        "epochs_without_improvement": 0, "stopped_early": False, "compile_time_train_s": 0.0,
+        "config": config.to_dict(),
+    }
+
+
+def _is_finished(record: dict[str, Any], config: Any) -> bool:
+    return record["stopped_early"] or record["epoch"] >= config.num_epochs
+
+
+def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[str, Any]:
+    """Trains from record['epoch'] to the end (or early stop), checkpointing every epoch."""
+    config, splits = run.config, run.splits
+    train_images, train_labels = jax.device_put(splits.train_images), jax.device_put(splits.train_labels)
+    val_images, val_labels = jax.device_put(splits.val_images), jax.device_put(splits.val_labels)
+    train_epoch, compile_train_s = _timed_compile(
+        train.make_train_epoch(config.batch_size), state, train_images, train_labels, donate=True
+    )
+    evaluate, compile_eval_s = _timed_compile(train.make_evaluate(config.eval_batch_size), state, val_images, val_labels)
+    record["compile_time_train_s"] += compile_train_s + compile_eval_s
+    logging.info("compiled the train epoch in %.1f s and evaluation in %.1f s", compile_train_s, compile_eval_s)
+    schedule = optim.make_schedule(config, run.steps_per_epoch)
+
+    epochs = tqdm.trange(record["epoch"], config.num_epochs, initial=record["epoch"], total=config.num_epochs,
+                         desc=f"{config.model} epochs", unit="epoch", disable=None)
+    for epoch_index in epochs:
+        start = time.perf_counter()
+        state, train_metrics = train_epoch(state, train_images, train_labels)
+        train_metrics = _host_metrics(jax.block_until_ready(train_metrics))
+        epoch_time_s = time.perf_counter() - start
+        start = time.perf_counter()
+        val_metrics = _host_metrics(evaluate(state, val_images, val_labels))
+        val_time_s = time.perf_counter() - start
+
+        epoch = epoch_index + 1
+        entry = {
+            "epoch": epoch, **train_metrics,
+            "val_loss": val_metrics["loss"], "val_accuracy": val_metrics["accuracy"],
+            "learning_rate": float(schedule(epoch * run.steps_per_epoch - 1)),
+            "epoch_time_s": epoch_time_s, "val_time_s": val_time_s,
+        }
+        if not np.isfinite(entry["train_loss"]):
+            raise UserError(
+                f"training diverged: train_loss is {entry['train_loss']} at epoch {epoch}; the last good checkpoint "
+                "is kept: lower --config.learning_rate."
+            )
+        record["history"].append(entry)
+        record["epoch"] = epoch
+        is_best = entry["val_accuracy"] > record["best_val_accuracy"]
+        if is_best:
+            record.update(best_val_accuracy=entry["val_accuracy"], best_epoch=epoch, epochs_without_improvement=0)
+        else:
+            record["epochs_without_improvement"] += 1
+        patience = config.early_stopping_patience
+        record["stopped_early"] = bool(patience and record["epochs_without_improvement"] >= patience and epoch < config.num_epochs)
+        run.checkpoints.save(epoch, state, record, is_best=is_best)
+        logging.info(
+            "epoch %d/%d: train_loss %.4f train_accuracy %.4f val_loss %.4f val_accuracy %.4f lr %.3g (%.2f s, %.0f images/s)",
+            epoch, config.num_epochs, entry["train_loss"], entry["train_accuracy"], entry["val_loss"],
+            entry["val_accuracy"], entry["learning_rate"], epoch_time_s,
+            run.steps_per_epoch * config.batch_size / epoch_time_s,
+        )
+        epochs.set_postfix(loss=f"{entry['train_loss']:.3f}", val_acc=f"{entry['val_accuracy']:.4f}")
+        if record["stopped_early"]:
+            logging.info("early stopping: no better val_accuracy for %d epochs", patience)
+            break
+    epochs.close()
+    return record
+
+
+def _results(run: Run, record: dict[str, Any], test: dict[str, float], test_epoch: int, compile_test_s: float) -> dict[str, Any]:
+    config, history = run.config, record["history"]
+    train_time_s = float(sum(entry["epoch_time_s"] for entry in history))
+    num_steps = len(history) * run.steps_per_epoch
+    return {
+        "config": config.to_dict(),
+        "model": config.model,
+        "num_params": run.num_params,
+        "num_batch_stats": train.count_params(run.initial_state.batch_stats),
+        "num_train_examples": len(run.splits.train_labels),
+        "num_val_examples": len(run.splits.val_labels),
+        "num_test_examples": len(run.splits.test_labels),
+        "steps_per_epoch": run.steps_per_epoch,
+        "epochs_trained": len(history),
+        "stopped_early": record["stopped_early"],
+        "best_epoch": test_epoch,
+        "best_val_accuracy": record["best_val_accuracy"],
+        "history": history,
+        "test_loss": test["loss"],
+        "test_accuracy": test["accuracy"],
+        "compile_time_s": record["compile_time_train_s"] + compile_test_s,
+        "train_time_s": train_time_s,
+        "step_time_ms": 1e3 * train_time_s / max(num_steps, 1),
+        "images_per_s": num_steps * config.batch_size / train_time_s if train_time_s else 0.0,
+        "device": environment.device_info(),
+        "versions": environment.versions(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
+    """Trains (or resumes) the run in workdir, evaluates its best checkpoint on test, writes results.json.
+
+    A finished run is not retrained: its results.json is returned as is.
+    """
+    run = Run(config, workdir)
+    try:
+        if config.eval_only:
+            return _evaluate_only(run)
+        results_path = run.workdir / RESULTS_FILE
+        restored = run.checkpoints.restore_latest(run.initial_state)
+        if restored is None:
+            state, record = run.initial_state, _fresh_record(config)
+        else:
+            state, record = restored
+            _check_same_run(record["config"], config, run.workdir)
+            logging.info("resuming %s from epoch %d", run.workdir, record["epoch"])
+        if _is_finished(record, config) and results_path.exists():
+            logging.info("%s is finished (epoch %d); not retraining. Results: %s", run.workdir, record["epoch"], results_path)
+            return json.loads(results_path.read_text())
+        if not _is_finished(record, config):
+            record = _train(run, state, record)
+        run.checkpoints.wait()  # Pending asynchronous saves land before the best one is read back.
+        test, test_epoch, compile_test_s = run.evaluate_best_on_test()
+        results = _results(run, record, test, test_epoch, compile_test_s)
+        write_json(results_path, results)
+        logging.info(
+            "test_accuracy %.4f test_loss %.4f (best epoch %d); %.1f images/s, step %.2f ms, compile %.1f s -> %s",
+            results["test_accuracy"], results["test_loss"], test_epoch, results["images_per_s"],
+            results["step_time_ms"], results["compile_time_s"], results_path,
+        )
+        return results
+    finally:
+        run.checkpoints.close()
+
+
+def _evaluate_only(run: Run) -> dict[str, Any]:
+    test, epoch, compile_s = run.evaluate_best_on_test()
+    results = {
+        "test_loss": test["loss"], "test_accuracy": test["accuracy"], "best_epoch": epoch,
+        "compile_time_s": compile_s, "config": run.config.to_dict(), "device": environment.device_info(),
+    }
+    write_json(run.workdir / EVAL_FILE, results)
+    logging.info("eval_only: best checkpoint (epoch %d) test_accuracy %.4f test_loss %.4f", epoch, test["accuracy"], test["loss"])
+    return results

@@ -1,0 +1,125 @@
+"""The pure engine: train state, one train step, one whole epoch as a single program, evaluation.
+
+Everything here is a pure function of arrays, so `jax.vmap` over a leading axis of the state
+(seeds, hyperparameters) trains many models in one program without changes here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import linen as nn
+from flax.training import train_state
+from jax import lax
+
+Metrics = dict[str, jax.Array]
+
+
+class TrainState(train_state.TrainState):
+    """Params, optimizer state and step (from flax), plus batch-norm statistics and the run's key.
+
+    `rng` is advanced once per epoch; everything random in the future of a run (shuffling,
+    dropout) derives from it, so a restored state continues exactly as an uninterrupted run.
+    """
+
+    batch_stats: Any
+    rng: jax.Array
+
+
+def to_model_input(images_u8: jax.Array) -> jax.Array:
+    """uint8 (N, 28, 28) -> float32 (N, 28, 28, 1) in [0, 1]: normalised on the device, per batch."""
+    return (images_u8.astype(jnp.float32) / 255.0)[..., None]
+
+
+def create_train_state(model: nn.Module, tx: optax.GradientTransformation, seed: int | jax.Array) -> TrainState:
+    """Initialises params and batch stats from `seed`; the rest of the seed's key drives the run."""
+    init_key, run_key = jax.random.split(jax.random.PRNGKey(seed))
+    variables = model.init({"params": init_key}, jnp.zeros((1, 28, 28, 1), jnp.float32), train=False)
+    return TrainState.create(
+        apply_fn=model.apply,
+        params=variables["params"],
+        batch_stats=variables.get("batch_stats", {}),
+        tx=tx,
+        rng=run_key,
+    )
+
+
+def _loss_and_correct(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Per-example softmax cross-entropy and 0/1 correctness."""
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    correct = (jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32)
+    return loss, correct
+
+
+def train_step(state: TrainState, images_u8: jax.Array, labels: jax.Array, dropout_key: jax.Array) -> tuple[TrainState, Metrics]:
+    """One optimizer step on one batch; batch-norm runs in train mode and updates its statistics."""
+    inputs = to_model_input(images_u8)
+
+    def loss_fn(params: Any) -> tuple[jax.Array, tuple[jax.Array, Any]]:
+        logits, updates = state.apply_fn(
+            {"params": params, "batch_stats": state.batch_stats},
+            inputs, train=True, rngs={"dropout": dropout_key}, mutable=["batch_stats"],
+        )
+        loss, correct = _loss_and_correct(logits, labels)
+        return loss.mean(), (correct.mean(), updates)
+
+    (loss, (accuracy, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    state = state.apply_gradients(grads=grads, batch_stats=updates.get("batch_stats", state.batch_stats))
+    return state, {"loss": loss, "accuracy": accuracy}
+
+
+def make_train_epoch(batch_size: int) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, Metrics]]:
+    """Returns train_epoch(state, images_u8, labels) -> (state, {train_loss, train_accuracy}).
+
+    One epoch is one program: shuffle with the epoch's key, then `lax.scan` over the batches,
+    gathering each batch from the device-resident arrays. The last partial batch is dropped so
+    every step has the same shape (one compilation).
+    """
+
+    def train_epoch(state: TrainState, images_u8: jax.Array, labels: jax.Array) -> tuple[TrainState, Metrics]:
+        num_steps = images_u8.shape[0] // batch_size
+        next_rng, shuffle_key, dropout_key = jax.random.split(state.rng, 3)
+        order = jax.random.permutation(shuffle_key, images_u8.shape[0])
+        batch_indices = order[: num_steps * batch_size].reshape(num_steps, batch_size)
+
+        def body(state: TrainState, step_and_indices: tuple[jax.Array, jax.Array]) -> tuple[TrainState, Metrics]:
+            step_in_epoch, indices = step_and_indices
+            return train_step(state, images_u8[indices], labels[indices], jax.random.fold_in(dropout_key, step_in_epoch))
+
+        state, per_step = lax.scan(body, state.replace(rng=next_rng), (jnp.arange(num_steps), batch_indices))
+        return state, {"train_loss": per_step["loss"].mean(), "train_accuracy": per_step["accuracy"].mean()}
+
+    return train_epoch
+
+
+def make_evaluate(eval_batch_size: int) -> Callable[[TrainState, jax.Array, jax.Array], Metrics]:
+    """Returns evaluate(state, images_u8, labels) -> {loss, accuracy, logits}, over every example.
+
+    Batch-norm uses its running averages and dropout is off. The set is zero-padded to whole
+    batches and the padding masked out, so the numbers are exact means over all examples.
+    """
+
+    def evaluate(state: TrainState, images_u8: jax.Array, labels: jax.Array) -> Metrics:
+        num_examples = images_u8.shape[0]
+        batch = min(eval_batch_size, num_examples)
+        num_batches = -(-num_examples // batch)
+        pad = num_batches * batch - num_examples
+        images = jnp.pad(images_u8, ((0, pad), (0, 0), (0, 0))).reshape(num_batches, batch, *images_u8.shape[1:])
+        variables = {"params": state.params, "batch_stats": state.batch_stats}
+
+        def logits_of(_: None, batch_images: jax.Array) -> tuple[None, jax.Array]:
+            return None, state.apply_fn(variables, to_model_input(batch_images), train=False)
+
+        _, logits = lax.scan(logits_of, None, images)
+        logits = logits.reshape(num_batches * batch, -1)[:num_examples]
+        loss, correct = _loss_and_correct(logits, labels)
+        return {"loss": loss.mean(), "accuracy": correct.mean(), "logits": logits}
+
+    return evaluate
+
+
+def count_params(tree: Any) -> int:
+    return int(sum(x.size for x in jax.tree_util.tree_leaves(tree)))

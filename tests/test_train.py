@@ -1,0 +1,97 @@
+"""Training on real data slices: learns, is reproducible, resumes exactly, restores exactly."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from conftest import small_config
+from fmnist_jax import experiment
+from fmnist_jax.errors import CheckpointError
+
+RESULT_FIELDS = (
+    "config", "num_params", "history", "test_loss", "test_accuracy", "compile_time_s", "train_time_s",
+    "step_time_ms", "images_per_s", "device", "versions",
+)
+HISTORY_FIELDS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_time_s")
+
+
+@pytest.fixture(scope="module")
+def two_epoch_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("two_epochs")
+    results = experiment.train_and_evaluate(small_config("variant_bn", num_epochs=2, train_limit=3000), str(workdir))
+    return workdir, results
+
+
+def test_short_training_clearly_beats_chance(two_epoch_run):
+    _, results = two_epoch_run
+    assert results["test_accuracy"] > 0.6  # Chance is 0.1 on 10 balanced classes.
+    assert results["history"][-1]["train_loss"] < results["history"][0]["train_loss"]
+
+
+def test_results_json_follows_the_output_contract(two_epoch_run):
+    workdir, results = two_epoch_run
+    on_disk = json.loads((workdir / "results.json").read_text())
+    for field in RESULT_FIELDS:
+        assert field in on_disk, field
+    assert len(on_disk["history"]) == 2
+    for entry in on_disk["history"]:
+        for field in HISTORY_FIELDS:
+            assert field in entry and np.isfinite(entry[field]), field
+    assert on_disk["num_params"] == 225_482
+    assert on_disk["config"]["model_options"]["batch_norm"] is True
+    assert on_disk["device"]["platform"] == jax.devices()[0].platform
+    assert set(on_disk["versions"]) >= {"jax", "flax", "optax"}
+    assert on_disk["num_train_examples"] + on_disk["num_val_examples"] == 3000
+    assert (workdir / "checkpoints" / "latest").is_dir() and (workdir / "checkpoints" / "best").is_dir()
+
+
+def test_eval_only_restores_the_best_checkpoint_with_identical_metrics(two_epoch_run):
+    workdir, results = two_epoch_run
+    config = small_config("variant_bn", num_epochs=2, train_limit=3000, eval_only=True)
+    evaluated = experiment.train_and_evaluate(config, str(workdir))
+    assert evaluated["test_accuracy"] == results["test_accuracy"]
+    assert evaluated["test_loss"] == results["test_loss"]
+    assert evaluated["best_epoch"] == results["best_epoch"]
+
+
+def test_a_finished_run_is_not_retrained(two_epoch_run):
+    workdir, results = two_epoch_run
+    again = experiment.train_and_evaluate(small_config("variant_bn", num_epochs=2, train_limit=3000), str(workdir))
+    assert again["finished_at"] == results["finished_at"]
+    assert again["history"] == results["history"]
+
+
+def test_same_seed_same_result_and_other_seed_differs(tmp_path):
+    config = small_config("baseline", train_limit=1500)
+    first = experiment.train_and_evaluate(config, str(tmp_path / "a"))
+    second = experiment.train_and_evaluate(config, str(tmp_path / "b"))
+    assert first["history"][0]["train_loss"] == second["history"][0]["train_loss"]
+    assert first["test_loss"] == second["test_loss"]
+    config.seed = 1
+    other = experiment.train_and_evaluate(config, str(tmp_path / "c"))
+    assert other["test_loss"] != first["test_loss"]
+
+
+def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
+    config = small_config("variant_bn", train_limit=1500, num_epochs=2)
+    straight = experiment.train_and_evaluate(config, str(tmp_path / "straight"))
+    config.num_epochs = 1  # A run stopped after its first epoch ...
+    experiment.train_and_evaluate(config, str(tmp_path / "resumed"))
+    config.num_epochs = 2  # ... and started again with the full length.
+    resumed = experiment.train_and_evaluate(config, str(tmp_path / "resumed"))
+    for key in ("train_loss", "val_loss", "val_accuracy"):
+        assert [e[key] for e in resumed["history"]] == [e[key] for e in straight["history"]]
+    assert resumed["test_loss"] == straight["test_loss"]
+
+
+def test_resuming_with_another_config_is_refused(tmp_path):
+    config = small_config("baseline", train_limit=1500)
+    experiment.train_and_evaluate(config, str(tmp_path))
+    config.learning_rate = 0.01
+    config.num_epochs = 2
+    with pytest.raises(CheckpointError, match="learning_rate=0.001, this config has learning_rate=0.01"):
+        experiment.train_and_evaluate(config, str(tmp_path))
