@@ -10,9 +10,15 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
+import jax
 import orbax.checkpoint as ocp
 
 from fmnist_jax.errors import CheckpointError
+
+
+def abstract_like(tree: Any) -> Any:
+    """The tree with every array replaced by its shape, dtype and sharding: a restore target."""
+    return jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, tree)
 
 
 class RunCheckpoints:

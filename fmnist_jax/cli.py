@@ -55,9 +55,13 @@ def parse_flags(argv: list[str]) -> list[str]:
         if _wants_traceback(argv):
             raise
         if isinstance(e, (KeyError, AttributeError)) and "get_config" not in str(e):
-            field = _override_naming(argv, str(e).strip("\"'"))
+            text = str(e).replace("\\n", " ")
+            quoted = re.search(r"'([^'\\]+)", text)
+            field = _override_naming(argv, quoted.group(1) if quoted else text.strip("\"'"))
+            suggestion = re.search(r'Did you mean "([^"]+)"', text)
+            hint = f'did you mean "{suggestion.group(1)}"? ' if suggestion else "check its spelling; "
             fail(f"config field {field} does not exist (--config.{field}=... sets it): "
-                 "check its spelling; every field is listed in fmnist_jax/config_base.py.")
+                 f"{hint}every field is listed in fmnist_jax/config_base.py.")
         if isinstance(e, flags.Error):
             fail(f"{e}. Pass --helpshort to see the flags.")
         cause = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__

@@ -91,11 +91,14 @@ class Run:
         self.tx = optim.make_optimizer(config, self.steps_per_epoch)
         self.initial_state = train.create_train_state(self.model, self.tx, config.seed)
         self.num_params = train.count_params(self.initial_state.params)
+        self.num_batch_stats = train.count_params(self.initial_state.batch_stats)
+        # Restores need shapes, dtypes and shardings only; the initial state itself is donated to training.
+        self.state_template = checkpoints.abstract_like(self.initial_state)
         self.checkpoints = checkpoints.RunCheckpoints(self.workdir, config.checkpoint_keep)
 
     def evaluate_best_on_test(self) -> tuple[dict[str, float], int, float]:
         """Restores the best checkpoint and evaluates it on the test set: (metrics, epoch, compile s)."""
-        restored = self.checkpoints.restore_best(self.initial_state)
+        restored = self.checkpoints.restore_best(self.state_template)
         if restored is None:
             raise CheckpointError(
                 f"workdir {self.workdir} has no best checkpoint to evaluate: train first (without eval_only)."
@@ -188,7 +191,7 @@ def _results(run: Run, record: dict[str, Any], test: dict[str, float], test_epoc
         "config": config.to_dict(),
         "model": config.model,
         "num_params": run.num_params,
-        "num_batch_stats": train.count_params(run.initial_state.batch_stats),
+        "num_batch_stats": run.num_batch_stats,
         "num_train_examples": len(run.splits.train_labels),
         "num_val_examples": len(run.splits.val_labels),
         "num_test_examples": len(run.splits.test_labels),
@@ -220,7 +223,7 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         if config.eval_only:
             return _evaluate_only(run)
         results_path = run.workdir / RESULTS_FILE
-        restored = run.checkpoints.restore_latest(run.initial_state)
+        restored = run.checkpoints.restore_latest(run.state_template)
         if restored is None:
             state, record = run.initial_state, _fresh_record(config)
         else:

@@ -27,8 +27,10 @@ INITIALIZERS: dict[str, Callable[..., Any]] = {
     # Keras' default for Conv2D and Dense.
     "glorot_uniform": nn.initializers.glorot_uniform(),
     "he_normal": nn.initializers.he_normal(),
-    # Flax's default (and close to PyTorch's fan-in scaling).
+    # Flax's default.
     "lecun_normal": nn.initializers.lecun_normal(),
+    # PyTorch's default for Conv2d and Linear weights: kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)).
+    "torch_default": nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform"),
 }
 
 

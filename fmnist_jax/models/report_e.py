@@ -1,0 +1,42 @@
+"""Report E's block CNNs: cnn4 (~315k params) and cnn5 (~872k), conv -> bn -> relu -> pool -> drop blocks."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+from flax import linen as nn
+
+from fmnist_jax import layers
+from fmnist_jax.models.registry import register
+
+
+@register("block_cnn")
+class BlockCNN(nn.Module):
+    """For each of `filters`: conv(c,3,same) -> bn -> act -> [maxpool] -> drop(conv_dropout), with no pool
+    after the blocks past `pooled_blocks`; then flatten -> dense(dense_width) -> bn -> act -> drop(dense_dropout)
+    -> dense(10). cnn4: filters (32, 64, 128), dense 192; cnn5: filters (32, 64, 128, 256), 3 pooled, dense 208."""
+
+    filters: Sequence[int] = (32, 64, 128)
+    pooled_blocks: int = 3
+    dense_width: int = 192
+    conv_dropout: float = 0.25
+    dense_dropout: float = 0.5
+    num_classes: int = 10
+    activation: str = "relu"
+    kernel_init: str = "glorot_uniform"
+    conv_impl: str = "auto"
+
+    @nn.compact
+    def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+        act = layers.ACTIVATIONS[self.activation]
+        init = layers.INITIALIZERS[self.kernel_init]
+        for index, features in enumerate(self.filters):
+            x = layers.Conv(features, 3, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x)
+            x = act(layers.batch_norm(train)(x))
+            if index < self.pooled_blocks:
+                x = layers.MaxPool()(x)
+            x = nn.Dropout(self.conv_dropout, deterministic=not train)(x)
+        x = nn.Dense(self.dense_width, kernel_init=init)(layers.Flatten()(x))
+        x = nn.Dropout(self.dense_dropout, deterministic=not train)(act(layers.batch_norm(train)(x)))
+        return nn.Dense(self.num_classes, kernel_init=init)(x)
