@@ -49,8 +49,10 @@ def main(argv: list[str]) -> None:
     images = jax.device_put(fmnist.train_images[: _NUM_EXAMPLES.value])
     labels = jax.device_put(fmnist.train_labels[: _NUM_EXAMPLES.value])
     info = environment.device_info()
-    print(f"# conv lowering: {info['platform']} {info['device_kind']}, host {info['host_cpu']} x{info['host_cores']}, "
-          f"jax {environment.versions()['jax']}, {time.strftime('%Y-%m-%d')}\n")
+    print(
+        f"# conv lowering: {info['platform']} {info['device_kind']}, host {info['host_cpu']} x{info['host_cores']}, "
+        f"jax {environment.versions()['jax']}, {time.strftime('%Y-%m-%d')}\n"
+    )
     print("| config | batch | lowering | step ms | images/s | compile s |")
     print("|---|---|---|---|---|---|")
     for name in _CONFIGS.value:
@@ -58,8 +60,11 @@ def main(argv: list[str]) -> None:
         for impl in ("im2col", "xla"):
             config.conv_impl = impl
             r = time_epoch(config, images, labels, _REPEATS.value)
-            print(f"| {name} | {config.batch_size} | {impl} | {r['step_ms']:.2f} | {r['images_per_s']:.0f} | {r['compile_s']:.1f} |",
-                  flush=True)
+            print(
+                f"| {name} | {config.batch_size} | {impl} | {r['step_ms']:.2f} | {r['images_per_s']:.0f} "
+                f"| {r['compile_s']:.1f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -29,11 +29,15 @@ class RunCheckpoints:
         self.latest = ocp.CheckpointManager(
             root / "latest", options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True)
         )
-        self.best = ocp.CheckpointManager(root / "best", options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+        self.best = ocp.CheckpointManager(
+            root / "best", options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True)
+        )
 
     @staticmethod
     def _save(manager: ocp.CheckpointManager, epoch: int, state: Any, record: dict[str, Any]) -> None:
-        manager.save(epoch, args=ocp.args.Composite(state=ocp.args.StandardSave(state), record=ocp.args.JsonSave(record)))
+        manager.save(
+            epoch, args=ocp.args.Composite(state=ocp.args.StandardSave(state), record=ocp.args.JsonSave(record))
+        )
 
     def save(self, epoch: int, state: Any, record: dict[str, Any], *, is_best: bool) -> None:
         self._save(self.latest, epoch, state, record)

@@ -6,7 +6,8 @@ import logging as std_logging
 import os
 import re
 import sys
-from typing import Any, Callable, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from absl import flags, logging
 
@@ -39,7 +40,7 @@ def _override_naming(argv: list[str], field: str) -> str:
     for arg in argv:
         name = arg.split("=", 1)[0]
         if name.startswith("--config.") and name.rsplit(".", 1)[-1] == field:
-            return name[len("--config."):]
+            return name[len("--config.") :]
     return field
 
 
@@ -60,13 +61,17 @@ def parse_flags(argv: list[str]) -> list[str]:
             field = _override_naming(argv, quoted.group(1) if quoted else text.strip("\"'"))
             suggestion = re.search(r'Did you mean "([^"]+)"', text)
             hint = f'did you mean "{suggestion.group(1)}"? ' if suggestion else "check its spelling; "
-            fail(f"config field {field} does not exist (--config.{field}=... sets it): "
-                 f"{hint}every field is listed in fmnist_jax/config_base.py.")
+            fail(
+                f"config field {field} does not exist (--config.{field}=... sets it): "
+                f"{hint}every field is listed in fmnist_jax/config_base.py."
+            )
         if isinstance(e, flags.Error):
             fail(f"{e}. Pass --helpshort to see the flags.")
         cause = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-        fail(f"config file {config_file} cannot be loaded ({type(e).__name__}: {cause}): "
-             "it must define get_config() returning a ConfigDict; compare with configs/baseline.py.")
+        fail(
+            f"config file {config_file} cannot be loaded ({type(e).__name__}: {cause}): "
+            "it must define get_config() returning a ConfigDict; compare with configs/baseline.py."
+        )
 
 
 def exit_on_user_error(main: Callable[[list[str]], Any]) -> Callable[[list[str]], Any]:

@@ -21,7 +21,9 @@ def _choice(config: Any, field: str, choices: tuple[str, ...]) -> None:
 
 def _positive(config: Any, field: str) -> None:
     if not config[field] > 0:
-        raise ConfigError(f"config field {field}={config[field]!r} must be > 0: set --config.{field} to a positive value.")
+        raise ConfigError(
+            f"config field {field}={config[field]!r} must be > 0: set --config.{field} to a positive value."
+        )
 
 
 def _non_negative(config: Any, field: str) -> None:
@@ -48,11 +50,6 @@ def validate(config: Any) -> None:
     if not 0.0 < config.val_fraction < 1.0:
         raise ConfigError(
             f"config field val_fraction={config.val_fraction!r} must be in (0, 1): e.g. --config.val_fraction=0.1."
-        )
-    if config.train_limit and config.train_limit * (1 - config.val_fraction) < config.batch_size:
-        raise ConfigError(
-            f"config field batch_size={config.batch_size} is larger than the {int(config.train_limit * (1 - config.val_fraction))} "
-            "training examples left by train_limit: lower batch_size or raise train_limit."
         )
     for name, value in config.model_options.items():
         if "dropout" in name and not 0.0 <= value < 1.0:

@@ -19,8 +19,16 @@ from fmnist_jax.errors import DataError
 
 DEFAULT_DATA_DIR = "/usr/share/datasets/fashion-mnist"
 CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 NUM_CLASSES = len(CLASS_NAMES)
 IMAGE_SIDE_PX = 28
@@ -38,7 +46,10 @@ IDX_MAGIC_IMAGES = 0x00000803
 IDX_MAGIC_LABELS = 0x00000801
 EXPECTED_COUNT = {"train": 60_000, "t10k": 10_000}
 
-FIX_HINT = "install it with `apt-get install dataset-fashion-mnist` or point --config.data_dir at a folder holding the four Fashion-MNIST IDX files"
+FIX_HINT = (
+    "install it with `apt-get install dataset-fashion-mnist` or point --config.data_dir at a folder "
+    "holding the four Fashion-MNIST IDX files"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,7 +121,7 @@ def parse_idx(raw: bytes, *, name: str, expected_magic: int) -> np.ndarray:
         )
     ndim = raw[3]
     header_bytes = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     expected_bytes = header_bytes + int(np.prod(shape))
     if len(raw) != expected_bytes:
         raise DataError(
@@ -203,7 +214,10 @@ def make_splits(data: FashionMNIST, *, val_fraction: float, split_seed: int, tra
         images, labels = images[:train_limit], labels[:train_limit]
     train_idx, val_idx = stratified_split(labels, val_fraction, split_seed)
     return Splits(
-        train_images=images[train_idx], train_labels=labels[train_idx],
-        val_images=images[val_idx], val_labels=labels[val_idx],
-        test_images=data.test_images, test_labels=data.test_labels,
+        train_images=images[train_idx],
+        train_labels=labels[train_idx],
+        val_images=images[val_idx],
+        val_labels=labels[val_idx],
+        test_images=data.test_images,
+        test_labels=data.test_labels,
     )

@@ -1,6 +1,6 @@
 """Print a config's model as a Keras user knows it: layer, output shape, params, then the totals.
 
-  python -m fmnist_jax.describe --config=configs/baseline.py
+python -m fmnist_jax.describe --config=configs/baseline.py
 """
 
 from __future__ import annotations
@@ -68,7 +68,12 @@ def summary(config: Any) -> str:
     rule = "=" * (width[0] + width[1] + 12)
     lines = [f'Model: "{config.model}"', rule, f"{header[0]:<{width[0]}}{header[1]:<{width[1]}}{header[2]:>10}", rule]
     lines += [f"{name:<{width[0]}}{shape:<{width[1]}}{p + f:>10,}" for name, shape, p, f in rows]
-    lines += [rule, f"Trainable params: {trainable:,}", f"Non-trainable params: {fixed:,}", f"Total params: {trainable + fixed:,}"]
+    lines += [
+        rule,
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {fixed:,}",
+        f"Total params: {trainable + fixed:,}",
+    ]
     return "\n".join(lines)
 
 

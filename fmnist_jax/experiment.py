@@ -6,7 +6,8 @@ import json
 import os
 import pathlib
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import numpy as np
@@ -21,7 +22,16 @@ RESULTS_FILE = "results.json"
 EVAL_FILE = "eval.json"
 # Fields that may change between a run and its resume without changing what is being trained.
 RESUMABLE_FIELD_CHANGES = frozenset(
-    {"eval_only", "num_epochs", "data_dir", "data_source", "checkpoint_keep", "eval_batch_size", "conv_impl", "reference"}
+    {
+        "eval_only",
+        "num_epochs",
+        "data_dir",
+        "data_source",
+        "checkpoint_keep",
+        "eval_batch_size",
+        "conv_impl",
+        "reference",
+    }
 )
 
 
@@ -78,7 +88,9 @@ class Run:
         self.workdir = prepare_workdir(workdir)
         self.splits = data.make_splits(
             data.load_dataset(config.data_source, config.data_dir),
-            val_fraction=config.val_fraction, split_seed=config.split_seed, train_limit=config.train_limit,
+            val_fraction=config.val_fraction,
+            split_seed=config.split_seed,
+            train_limit=config.train_limit,
         )
         num_train = len(self.splits.train_labels)
         if config.batch_size > num_train:
@@ -106,15 +118,22 @@ class Run:
         state, record = restored
         test_images = jax.device_put(self.splits.test_images)
         test_labels = jax.device_put(self.splits.test_labels)
-        evaluate, compile_s = _timed_compile(train.make_evaluate(self.config.eval_batch_size), state, test_images, test_labels)
+        evaluate, compile_s = _timed_compile(
+            train.make_evaluate(self.config.eval_batch_size), state, test_images, test_labels
+        )
         metrics = evaluate(state, test_images, test_labels)
         return _host_metrics(metrics), int(record["epoch"]), compile_s
 
 
 def _fresh_record(config: Any) -> dict[str, Any]:
     return {
-        "epoch": 0, "history": [], "best_val_accuracy": -1.0, "best_epoch": 0,
-        "epochs_without_improvement": 0, "stopped_early": False, "compile_time_train_s": 0.0,
+        "epoch": 0,
+        "history": [],
+        "best_val_accuracy": -1.0,
+        "best_epoch": 0,
+        "epochs_without_improvement": 0,
+        "stopped_early": False,
+        "compile_time_train_s": 0.0,
         "config": config.to_dict(),
     }
 
@@ -131,13 +150,22 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
     train_epoch, compile_train_s = _timed_compile(
         train.make_train_epoch(config.batch_size), state, train_images, train_labels, donate=True
     )
-    evaluate, compile_eval_s = _timed_compile(train.make_evaluate(config.eval_batch_size), state, val_images, val_labels)
+    evaluate, compile_eval_s = _timed_compile(
+        train.make_evaluate(config.eval_batch_size), state, val_images, val_labels
+    )
     record["compile_time_train_s"] += compile_train_s + compile_eval_s
     logging.info("compiled the train epoch in %.1f s and evaluation in %.1f s", compile_train_s, compile_eval_s)
     schedule = optim.make_schedule(config, run.steps_per_epoch)
 
-    epochs = tqdm.trange(record["epoch"], config.num_epochs, initial=record["epoch"], total=config.num_epochs,
-                         desc=f"{config.model} epochs", unit="epoch", disable=None)
+    epochs = tqdm.trange(
+        record["epoch"],
+        config.num_epochs,
+        initial=record["epoch"],
+        total=config.num_epochs,
+        desc=f"{config.model} epochs",
+        unit="epoch",
+        disable=None,
+    )
     for epoch_index in epochs:
         start = time.perf_counter()
         state, train_metrics = train_epoch(state, train_images, train_labels)
@@ -149,10 +177,13 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
 
         epoch = epoch_index + 1
         entry = {
-            "epoch": epoch, **train_metrics,
-            "val_loss": val_metrics["loss"], "val_accuracy": val_metrics["accuracy"],
+            "epoch": epoch,
+            **train_metrics,
+            "val_loss": val_metrics["loss"],
+            "val_accuracy": val_metrics["accuracy"],
             "learning_rate": float(schedule(epoch * run.steps_per_epoch - 1)),
-            "epoch_time_s": epoch_time_s, "val_time_s": val_time_s,
+            "epoch_time_s": epoch_time_s,
+            "val_time_s": val_time_s,
         }
         if not np.isfinite(entry["train_loss"]):
             raise UserError(
@@ -167,12 +198,21 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
         else:
             record["epochs_without_improvement"] += 1
         patience = config.early_stopping_patience
-        record["stopped_early"] = bool(patience and record["epochs_without_improvement"] >= patience and epoch < config.num_epochs)
+        record["stopped_early"] = bool(
+            patience and record["epochs_without_improvement"] >= patience and epoch < config.num_epochs
+        )
         run.checkpoints.save(epoch, state, record, is_best=is_best)
         logging.info(
-            "epoch %d/%d: train_loss %.4f train_accuracy %.4f val_loss %.4f val_accuracy %.4f lr %.3g (%.2f s, %.0f images/s)",
-            epoch, config.num_epochs, entry["train_loss"], entry["train_accuracy"], entry["val_loss"],
-            entry["val_accuracy"], entry["learning_rate"], epoch_time_s,
+            "epoch %d/%d: train_loss %.4f train_accuracy %.4f val_loss %.4f val_accuracy %.4f lr %.3g "
+            "(%.2f s, %.0f images/s)",
+            epoch,
+            config.num_epochs,
+            entry["train_loss"],
+            entry["train_accuracy"],
+            entry["val_loss"],
+            entry["val_accuracy"],
+            entry["learning_rate"],
+            epoch_time_s,
             run.steps_per_epoch * config.batch_size / epoch_time_s,
         )
         epochs.set_postfix(loss=f"{entry['train_loss']:.3f}", val_acc=f"{entry['val_accuracy']:.4f}")
@@ -183,7 +223,9 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
     return record
 
 
-def _results(run: Run, record: dict[str, Any], test: dict[str, float], test_epoch: int, compile_test_s: float) -> dict[str, Any]:
+def _results(
+    run: Run, record: dict[str, Any], test: dict[str, float], test_epoch: int, compile_test_s: float
+) -> dict[str, Any]:
     config, history = run.config, record["history"]
     train_time_s = float(sum(entry["epoch_time_s"] for entry in history))
     num_steps = len(history) * run.steps_per_epoch
@@ -231,7 +273,9 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
             _check_same_run(record["config"], config, run.workdir)
             logging.info("resuming %s from epoch %d", run.workdir, record["epoch"])
         if _is_finished(record, config) and results_path.exists():
-            logging.info("%s is finished (epoch %d); not retraining. Results: %s", run.workdir, record["epoch"], results_path)
+            logging.info(
+                "%s is finished (epoch %d); not retraining. Results: %s", run.workdir, record["epoch"], results_path
+            )
             return json.loads(results_path.read_text())
         if not _is_finished(record, config):
             record = _train(run, state, record)
@@ -241,8 +285,13 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         write_json(results_path, results)
         logging.info(
             "test_accuracy %.4f test_loss %.4f (best epoch %d); %.1f images/s, step %.2f ms, compile %.1f s -> %s",
-            results["test_accuracy"], results["test_loss"], test_epoch, results["images_per_s"],
-            results["step_time_ms"], results["compile_time_s"], results_path,
+            results["test_accuracy"],
+            results["test_loss"],
+            test_epoch,
+            results["images_per_s"],
+            results["step_time_ms"],
+            results["compile_time_s"],
+            results_path,
         )
         return results
     finally:
@@ -252,9 +301,15 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
 def _evaluate_only(run: Run) -> dict[str, Any]:
     test, epoch, compile_s = run.evaluate_best_on_test()
     results = {
-        "test_loss": test["loss"], "test_accuracy": test["accuracy"], "best_epoch": epoch,
-        "compile_time_s": compile_s, "config": run.config.to_dict(), "device": environment.device_info(),
+        "test_loss": test["loss"],
+        "test_accuracy": test["accuracy"],
+        "best_epoch": epoch,
+        "compile_time_s": compile_s,
+        "config": run.config.to_dict(),
+        "device": environment.device_info(),
     }
     write_json(run.workdir / EVAL_FILE, results)
-    logging.info("eval_only: best checkpoint (epoch %d) test_accuracy %.4f test_loss %.4f", epoch, test["accuracy"], test["loss"])
+    logging.info(
+        "eval_only: best checkpoint (epoch %d) test_accuracy %.4f test_loss %.4f", epoch, test["accuracy"], test["loss"]
+    )
     return results

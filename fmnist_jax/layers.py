@@ -10,7 +10,8 @@ checkpoints do not depend on the lowering.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -54,7 +55,7 @@ def conv_im2col(x: jax.Array, kernel: jax.Array, padding: str) -> jax.Array:
         x = jnp.pad(x, ((0, 0), _same_padding(kh), _same_padding(kw), (0, 0)))
     n, h, w, _ = x.shape
     out_h, out_w = h - kh + 1, w - kw + 1
-    windows = [x[:, i:i + out_h, j:j + out_w, :] for i in range(kh) for j in range(kw)]
+    windows = [x[:, i : i + out_h, j : j + out_w, :] for i in range(kh) for j in range(kw)]
     patches = jnp.concatenate(windows, axis=-1) if len(windows) > 1 else windows[0]
     out = patches.reshape(n * out_h * out_w, kh * kw * cin) @ kernel.reshape(kh * kw * cin, cout)
     return out.reshape(n, out_h, out_w, cout)

@@ -38,8 +38,10 @@ def _scale_by_optimizer(config: Any) -> optax.GradientTransformation:
         return optax.trace(decay=config.momentum) if config.momentum else optax.identity()
     if config.optimizer == "rmsprop":
         # Keras' RMSprop defaults: rho 0.9, epsilon 1e-7.
-        return optax.scale_by_rms(decay=0.9, eps=1e-7) if not config.momentum else optax.chain(
-            optax.scale_by_rms(decay=0.9, eps=1e-7), optax.trace(decay=config.momentum)
+        return (
+            optax.scale_by_rms(decay=0.9, eps=1e-7)
+            if not config.momentum
+            else optax.chain(optax.scale_by_rms(decay=0.9, eps=1e-7), optax.trace(decay=config.momentum))
         )
     raise ValueError(f"unknown optimizer {config.optimizer!r}")  # config_check rejects it first.
 

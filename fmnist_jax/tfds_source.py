@@ -51,8 +51,11 @@ class FashionMnistLocal(tfds_mnist.FashionMNIST, skip_registration=True):
         return [
             tfds.core.SplitGenerator(
                 name=split,
-                gen_kwargs=dict(num_examples=count, data_path=str(scratch / f"{prefix}-images-idx3-ubyte"),
-                                label_path=str(scratch / f"{prefix}-labels-idx1-ubyte")),
+                gen_kwargs=dict(
+                    num_examples=count,
+                    data_path=str(scratch / f"{prefix}-images-idx3-ubyte"),
+                    label_path=str(scratch / f"{prefix}-labels-idx1-ubyte"),
+                ),
             )
             for split, prefix, count in ((tfds.Split.TRAIN, "train", 60_000), (tfds.Split.TEST, "t10k", 10_000))
         ]
@@ -72,6 +75,8 @@ def load_via_tfds(local_idx_dir: str) -> data.FashionMNIST:
         arrays = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1, shuffle_files=False))
         splits[split] = (arrays["image"][..., 0].astype(np.uint8), arrays["label"].astype(np.uint8))
     return data.FashionMNIST(
-        train_images=splits["train"][0], train_labels=splits["train"][1],
-        test_images=splits["test"][0], test_labels=splits["test"][1],
+        train_images=splits["train"][0],
+        train_labels=splits["train"][1],
+        test_images=splits["test"][0],
+        test_labels=splits["test"][1],
     )

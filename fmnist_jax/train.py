@@ -6,7 +6,8 @@ Everything here is a pure function of arrays, so `jax.vmap` over a leading axis 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -54,14 +55,19 @@ def _loss_and_correct(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, 
     return loss, correct
 
 
-def train_step(state: TrainState, images_u8: jax.Array, labels: jax.Array, dropout_key: jax.Array) -> tuple[TrainState, Metrics]:
+def train_step(
+    state: TrainState, images_u8: jax.Array, labels: jax.Array, dropout_key: jax.Array
+) -> tuple[TrainState, Metrics]:
     """One optimizer step on one batch; batch-norm runs in train mode and updates its statistics."""
     inputs = to_model_input(images_u8)
 
     def loss_fn(params: Any) -> tuple[jax.Array, tuple[jax.Array, Any]]:
         logits, updates = state.apply_fn(
             {"params": params, "batch_stats": state.batch_stats},
-            inputs, train=True, rngs={"dropout": dropout_key}, mutable=["batch_stats"],
+            inputs,
+            train=True,
+            rngs={"dropout": dropout_key},
+            mutable=["batch_stats"],
         )
         loss, correct = _loss_and_correct(logits, labels)
         return loss.mean(), (correct.mean(), updates)
@@ -87,7 +93,9 @@ def make_train_epoch(batch_size: int) -> Callable[[TrainState, jax.Array, jax.Ar
 
         def body(state: TrainState, step_and_indices: tuple[jax.Array, jax.Array]) -> tuple[TrainState, Metrics]:
             step_in_epoch, indices = step_and_indices
-            return train_step(state, images_u8[indices], labels[indices], jax.random.fold_in(dropout_key, step_in_epoch))
+            return train_step(
+                state, images_u8[indices], labels[indices], jax.random.fold_in(dropout_key, step_in_epoch)
+            )
 
         state, per_step = lax.scan(body, state.replace(rng=next_rng), (jnp.arange(num_steps), batch_indices))
         return state, {"train_loss": per_step["loss"].mean(), "train_accuracy": per_step["accuracy"].mean()}

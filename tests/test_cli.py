@@ -17,8 +17,9 @@ def test_main_trains_then_eval_only_reports_the_same_test_accuracy(tmp_path):
     assert trained.returncode == 0, trained.stderr[-2000:]
     results = json.loads((workdir / "results.json").read_text())
     assert "epoch 1/1: train_loss" in trained.stderr  # absl logging of the epoch's metrics
-    evaluated = run_cli("fmnist_jax.main", "--config=configs/baseline.py", f"--workdir={workdir}", *SLICE,
-                        "--config.eval_only=True")
+    evaluated = run_cli(
+        "fmnist_jax.main", "--config=configs/baseline.py", f"--workdir={workdir}", *SLICE, "--config.eval_only=True"
+    )
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert json.loads((workdir / "eval.json").read_text())["test_accuracy"] == results["test_accuracy"]
 
@@ -30,13 +31,34 @@ def test_describe_ends_with_total_params():
 
 
 BAD_INPUTS = {
-    "unknown model": (("--config=configs/baseline.py", "--config.model=resnet999"), "config field model='resnet999' is unknown"),
-    "negative learning rate": (("--config=configs/baseline.py", "--config.learning_rate=-0.1"), "learning_rate=-0.1 must be > 0"),
-    "unknown field": (("--config=configs/baseline.py", "--config.learning_rat=0.1"), "config field learning_rat does not exist"),
-    "unknown optimizer": (("--config=configs/baseline.py", "--config.optimizer=adamax"), "optimizer='adamax' is unknown"),
-    "missing config file": (("--config=configs/no_such_config.py",), "config file configs/no_such_config.py does not exist"),
-    "val_fraction out of range": (("--config=configs/baseline.py", "--config.val_fraction=1.5"), "val_fraction=1.5 must be in (0, 1)"),
-    "missing dataset": (("--config=configs/baseline.py", "--config.data_dir=/nonexistent"), "apt-get install dataset-fashion-mnist"),
+    "unknown model": (
+        ("--config=configs/baseline.py", "--config.model=resnet999"),
+        "config field model='resnet999' is unknown",
+    ),
+    "negative learning rate": (
+        ("--config=configs/baseline.py", "--config.learning_rate=-0.1"),
+        "learning_rate=-0.1 must be > 0",
+    ),
+    "unknown field": (
+        ("--config=configs/baseline.py", "--config.learning_rat=0.1"),
+        "config field learning_rat does not exist",
+    ),
+    "unknown optimizer": (
+        ("--config=configs/baseline.py", "--config.optimizer=adamax"),
+        "optimizer='adamax' is unknown",
+    ),
+    "missing config file": (
+        ("--config=configs/no_such_config.py",),
+        "config file configs/no_such_config.py does not exist",
+    ),
+    "val_fraction out of range": (
+        ("--config=configs/baseline.py", "--config.val_fraction=1.5"),
+        "val_fraction=1.5 must be in (0, 1)",
+    ),
+    "missing dataset": (
+        ("--config=configs/baseline.py", "--config.data_dir=/nonexistent"),
+        "apt-get install dataset-fashion-mnist",
+    ),
 }
 
 

@@ -45,7 +45,9 @@ def test_checksum_mismatch_names_the_file(tmp_path, isolated_cache):
     labels = bytearray((folder / "t10k-labels-idx1-ubyte").read_bytes())
     labels[100] = (labels[100] + 1) % 10  # A plausible label, a wrong file.
     (folder / "t10k-labels-idx1-ubyte").write_bytes(bytes(labels))
-    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte fails its SHA-256 check.*apt-get install dataset-fashion-mnist"):
+    with pytest.raises(
+        DataError, match="t10k-labels-idx1-ubyte fails its SHA-256 check.*apt-get install dataset-fashion-mnist"
+    ):
         data.load_fashion_mnist(str(folder))
 
 
@@ -96,5 +98,7 @@ def test_make_splits_limits_training_data_and_keeps_test_whole(fashion_mnist):
     splits = data.make_splits(fashion_mnist, val_fraction=0.2, split_seed=0, train_limit=1000)
     assert len(splits.train_labels) + len(splits.val_labels) == 1000
     assert len(splits.test_labels) == 10_000
-    val_share = np.bincount(splits.val_labels, minlength=10) / np.bincount(fashion_mnist.train_labels[:1000], minlength=10)
+    val_share = np.bincount(splits.val_labels, minlength=10) / np.bincount(
+        fashion_mnist.train_labels[:1000], minlength=10
+    )
     assert np.all(np.abs(val_share - 0.2) < 0.06)

@@ -28,7 +28,9 @@ def test_describe_prints_keras_style_summary():
     lines = text.splitlines()
     assert lines[-1] == "Total params: 225,930"
     assert "Trainable params: 225,482" in lines and "Non-trainable params: 448" in lines
-    assert any(line.startswith("Conv_0 (Conv)") and "(None, 26, 26, 32)" in line and line.endswith("320") for line in lines)
+    assert any(
+        line.startswith("Conv_0 (Conv)") and "(None, 26, 26, 32)" in line and line.endswith("320") for line in lines
+    )
     assert any("Flatten_0 (Flatten)" in line and "(None, 1600)" in line for line in lines)
 
 
@@ -55,7 +57,9 @@ def test_conv_gradients_match_between_lowerings():
 
     np.testing.assert_allclose(
         jax.grad(lambda k: loss(layers.conv_im2col, k))(kernel),
-        jax.grad(lambda k: loss(layers.conv_xla, k))(kernel), rtol=1e-4, atol=1e-4,
+        jax.grad(lambda k: loss(layers.conv_xla, k))(kernel),
+        rtol=1e-4,
+        atol=1e-4,
     )
 
 

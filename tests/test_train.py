@@ -13,8 +13,17 @@ from fmnist_jax import experiment
 from fmnist_jax.errors import CheckpointError
 
 RESULT_FIELDS = (
-    "config", "num_params", "history", "test_loss", "test_accuracy", "compile_time_s", "train_time_s",
-    "step_time_ms", "images_per_s", "device", "versions",
+    "config",
+    "num_params",
+    "history",
+    "test_loss",
+    "test_accuracy",
+    "compile_time_s",
+    "train_time_s",
+    "step_time_ms",
+    "images_per_s",
+    "device",
+    "versions",
 )
 HISTORY_FIELDS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "epoch_time_s")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flax import linen as nn
 
@@ -39,9 +40,7 @@ def model_fields(cls: type[nn.Module]) -> set[str]:
 def build_model(config: Any) -> nn.Module:
     """The module named by config.model, with config.model_options and the shared fields applied."""
     if config.model not in _MODELS:
-        raise ConfigError(
-            f"config field model={config.model!r} is unknown: choose one of {', '.join(model_names())}."
-        )
+        raise ConfigError(f"config field model={config.model!r} is unknown: choose one of {', '.join(model_names())}.")
     cls = _MODELS[config.model]
     fields = model_fields(cls)
     options = dict(config.model_options)

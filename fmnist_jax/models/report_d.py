@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -30,7 +30,9 @@ class CNND(nn.Module):
         act = layers.ACTIVATIONS[self.activation]
         init = layers.INITIALIZERS[self.kernel_init]
         for features, size in ((32, 5), (64, 3)):
-            x = layers.MaxPool()(act(layers.Conv(features, size, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x)))
+            x = layers.MaxPool()(
+                act(layers.Conv(features, size, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x))
+            )
         x = act(layers.Conv(128, 1, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x))
         x = nn.Dropout(self.conv_dropout, deterministic=not train)(x)
         return MLPHead((1024, 32), (self.dense_dropout, 0.0), self.num_classes, self.activation, self.kernel_init)(
@@ -53,8 +55,9 @@ class MLP(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        return MLPHead(tuple(self.widths), (self.dropout,) * len(self.widths), self.num_classes, self.activation,
-                       self.kernel_init)(x, train=train)
+        return MLPHead(
+            tuple(self.widths), (self.dropout,) * len(self.widths), self.num_classes, self.activation, self.kernel_init
+        )(x, train=train)
 
 
 class ResidualBlock(nn.Module):
@@ -120,12 +123,15 @@ class InceptionBlock(nn.Module):
             return act(layers.Conv(features, size, "SAME", kernel_init=init, conv_impl=self.conv_impl)(y))
 
         pooled = nn.max_pool(x, (3, 3), strides=(1, 1), padding="SAME")
-        return jnp.concatenate([
-            conv(self.branch_1x1, 1, x),
-            conv(self.branch_3x3, 3, conv(self.reduce_3x3, 1, x)),
-            conv(self.branch_5x5, 5, conv(self.reduce_5x5, 1, x)),
-            conv(self.branch_pool, 1, pooled),
-        ], axis=-1)
+        return jnp.concatenate(
+            [
+                conv(self.branch_1x1, 1, x),
+                conv(self.branch_3x3, 3, conv(self.reduce_3x3, 1, x)),
+                conv(self.branch_5x5, 5, conv(self.reduce_5x5, 1, x)),
+                conv(self.branch_pool, 1, pooled),
+            ],
+            axis=-1,
+        )
 
 
 @register("inception_small")
