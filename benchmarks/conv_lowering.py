@@ -32,7 +32,9 @@ def time_epoch(config, images, labels, repeats: int) -> dict[str, float]:
     tx = optim.make_optimizer(config, steps)
     state = train.create_train_state(build_model(config), tx, config.seed)
     start = time.perf_counter()
-    epoch = jax.jit(train.make_train_epoch(config.batch_size)).lower(state, images, labels).compile()
+    epoch = (
+        jax.jit(train.make_train_epoch(train.TrainOptions(config.batch_size))).lower(state, images, labels).compile()
+    )
     compile_s = time.perf_counter() - start
     best_s = float("inf")
     for _ in range(repeats):

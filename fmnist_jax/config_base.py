@@ -27,6 +27,17 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval_batch_size = 1000  # examples per eval step; every example counts (padded + masked)
     c.seed = 0  # parameter init, dropout and shuffling
     c.early_stopping_patience = 0  # epochs without a better val accuracy before stopping; 0 = off
+    c.conv_kernel_l2 = 0.0  # Keras l2(f) kernel regulariser on every conv: f * sum(w**2) added to the loss
+
+    # Augmentation on the device, train split only (fmnist_jax/augment.py); zeros = off.
+    c.augment = ml_collections.ConfigDict()
+    c.augment.shift_px = 0.0
+    c.augment.rotation_deg = 0.0
+    c.augment.zoom = 0.0
+    c.augment.flip_horizontal = False
+    c.augment.noise_std = 0.0
+    c.augment.erase_prob = 0.0
+    c.augment.erase_max_area = 0.25
 
     # Optimizer: optax chain built by optim.py.
     c.optimizer = "adam"  # adam | sgd | rmsprop
@@ -46,6 +57,16 @@ def base_config() -> ml_collections.ConfigDict:
     c.val_fraction = 0.1  # stratified, taken from the 60k train set
     c.split_seed = 0  # the validation split; fixed across model seeds so members see the same data
     c.train_limit = 0  # use only the first N of the 60k training examples; 0 = all
+    # Train on train + validation (the val split is still evaluated, but no longer held out, so the
+    # last epoch is the one evaluated on test). Report B's "V4 retrained on train+val".
+    c.fold_val_into_train = False
+    # k-fold cross-validation: k > 1 trains k models, fold i validating on the i-th stratified fold
+    # (workdir/fold_i), and reports per-fold and mean +- std val accuracy and each fold's test accuracy.
+    c.kfold = 0
+    c.kfold_index = -1  # set by the k-fold driver for each fold's run; -1 = not a fold
+
+    # Evaluation extras.
+    c.feature_map_images = ()  # test-set indices whose conv/pool activations are saved as PNG grids
 
     # Run control.
     c.eval_only = False  # restore the best checkpoint and evaluate it on the test set
@@ -59,6 +80,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.reference.train_accuracy = -1.0  # -1 = not given by the report
     c.reference.val_accuracy = -1.0
     c.reference.test_accuracy = -1.0
+    c.reference.train_loss = -1.0
+    c.reference.val_loss = -1.0
+    c.reference.test_loss = -1.0
+    c.reference.roc_auc = -1.0
     c.reference.num_params = -1
     return c
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fmnist_jax import layers
+from fmnist_jax import augment, layers
 from fmnist_jax.errors import ConfigError
 from fmnist_jax.models import build_model
 
@@ -54,4 +54,12 @@ def validate(config: Any) -> None:
     for name, value in config.model_options.items():
         if "dropout" in name and not 0.0 <= value < 1.0:
             raise ConfigError(f"config field model_options.{name}={value!r} must be in [0, 1).")
+    if config.kfold == 1 or config.kfold < 0:
+        raise ConfigError(f"config field kfold={config.kfold!r} must be 0 (off) or at least 2.")
+    if config.kfold and config.kfold_index >= config.kfold:
+        raise ConfigError(f"config field kfold_index={config.kfold_index} must be below kfold={config.kfold}.")
+    for index in config.feature_map_images:
+        if not 0 <= index < 10_000:
+            raise ConfigError(f"config field feature_map_images holds {index}: test-set indices are 0..9999.")
+    augment.spec_from_config(config.augment)
     build_model(config)  # Unknown model or model option.

@@ -174,6 +174,18 @@ def load_dataset(source: str, data_dir: str) -> FashionMNIST:
     raise DataError(f"config field data_source={source!r} is unknown: use 'idx' or 'tfds'.")
 
 
+def stratified_kfold(labels: np.ndarray, num_folds: int, seed: int) -> list[np.ndarray]:
+    """Splits indices into num_folds disjoint folds covering all, each with every class's share."""
+    rng = np.random.default_rng(seed)
+    folds: list[list[np.ndarray]] = [[] for _ in range(num_folds)]
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        # Rotate which fold gets a class's remainder so fold sizes stay within one example.
+        for fold, part in enumerate(np.array_split(members, num_folds)):
+            folds[(fold + int(cls)) % num_folds].append(part)
+    return [np.sort(np.concatenate(parts)) for parts in folds]
+
+
 def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Splits indices into (train, val) keeping each class's share; both sorted ascending.
 
@@ -204,15 +216,32 @@ class Splits:
     test_labels: np.ndarray
 
 
-def make_splits(data: FashionMNIST, *, val_fraction: float, split_seed: int, train_limit: int = 0) -> Splits:
-    """Takes the first `train_limit` training examples (0 = all), then a stratified validation split.
+def make_splits(
+    data: FashionMNIST,
+    *,
+    val_fraction: float,
+    split_seed: int,
+    train_limit: int = 0,
+    num_folds: int = 0,
+    fold_index: int = -1,
+    fold_val_into_train: bool = False,
+) -> Splits:
+    """Takes the first `train_limit` training examples (0 = all), then a stratified validation split:
+    val_fraction of each class, or with num_folds > 1 the fold_index-th of num_folds stratified folds.
+    fold_val_into_train trains on the validation examples too.
 
     The test set is returned untouched: it is used only for the final evaluation.
     """
     images, labels = data.train_images, data.train_labels
     if train_limit:
         images, labels = images[:train_limit], labels[:train_limit]
-    train_idx, val_idx = stratified_split(labels, val_fraction, split_seed)
+    if num_folds > 1:
+        val_idx = stratified_kfold(labels, num_folds, split_seed)[fold_index]
+        train_idx = np.setdiff1d(np.arange(len(labels)), val_idx)
+    else:
+        train_idx, val_idx = stratified_split(labels, val_fraction, split_seed)
+    if fold_val_into_train:
+        train_idx = np.arange(len(labels))
     return Splits(
         train_images=images[train_idx],
         train_labels=labels[train_idx],

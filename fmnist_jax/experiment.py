@@ -9,12 +9,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import flax
 import jax
 import numpy as np
 import tqdm
 from absl import logging
 
-from fmnist_jax import checkpoints, config_check, data, environment, optim, train
+from fmnist_jax import augment, checkpoints, config_check, data, environment, layers, optim, train
+from fmnist_jax import metrics as evaluation
+from fmnist_jax import report as plots
 from fmnist_jax.errors import CheckpointError, UserError
 from fmnist_jax.models import build_model
 
@@ -30,6 +33,7 @@ RESUMABLE_FIELD_CHANGES = frozenset(
         "checkpoint_keep",
         "eval_batch_size",
         "conv_impl",
+        "feature_map_images",
         "reference",
     }
 )
@@ -57,7 +61,7 @@ def write_json(path: pathlib.Path, payload: dict[str, Any]) -> None:
 
 
 def _check_same_run(saved_config: dict[str, Any], config: Any, workdir: pathlib.Path) -> None:
-    current = config.to_dict()
+    current = json.loads(json.dumps(config.to_dict()))  # as saved: tuples become lists
     for field in sorted(set(saved_config) | set(current)):
         if field in RESUMABLE_FIELD_CHANGES:
             continue
@@ -91,6 +95,9 @@ class Run:
             val_fraction=config.val_fraction,
             split_seed=config.split_seed,
             train_limit=config.train_limit,
+            num_folds=config.kfold,
+            fold_index=config.kfold_index,
+            fold_val_into_train=config.fold_val_into_train,
         )
         num_train = len(self.splits.train_labels)
         if config.batch_size > num_train:
@@ -99,6 +106,11 @@ class Run:
                 "lower --config.batch_size."
             )
         self.steps_per_epoch = num_train // config.batch_size
+        self.train_options = train.TrainOptions(
+            batch_size=config.batch_size,
+            augment=augment.spec_from_config(config.augment),
+            conv_kernel_l2=config.conv_kernel_l2,
+        )
         self.model = build_model(config)
         self.tx = optim.make_optimizer(config, self.steps_per_epoch)
         self.initial_state = train.create_train_state(self.model, self.tx, config.seed)
@@ -108,8 +120,12 @@ class Run:
         self.state_template = checkpoints.abstract_like(self.initial_state)
         self.checkpoints = checkpoints.RunCheckpoints(self.workdir, config.checkpoint_keep)
 
-    def evaluate_best_on_test(self) -> tuple[dict[str, float], int, float]:
-        """Restores the best checkpoint and evaluates it on the test set: (metrics, epoch, compile s)."""
+    def evaluate_best_on_test(self) -> tuple[dict[str, Any], int, float]:
+        """Restores the best checkpoint and evaluates it on the test set: (metrics, epoch, compile s).
+
+        The metrics hold loss and accuracy, and under "report" the confusion matrix, per-class
+        precision / recall / F1 and ROC AUC; the plots and feature maps are written to the workdir.
+        """
         restored = self.checkpoints.restore_best(self.state_template)
         if restored is None:
             raise CheckpointError(
@@ -122,7 +138,39 @@ class Run:
             train.make_evaluate(self.config.eval_batch_size), state, test_images, test_labels
         )
         metrics = evaluate(state, test_images, test_labels)
-        return _host_metrics(metrics), int(record["epoch"]), compile_s
+        host = _host_metrics(metrics)
+        host["report"] = evaluation.evaluation_metrics(
+            self.splits.test_labels, np.asarray(metrics["logits"]), data.CLASS_NAMES
+        )
+        epoch = int(record["epoch"])
+        title = f"{self.config.model} ({self.workdir.name}), best epoch {epoch}, test accuracy {host['accuracy']:.4f}"
+        plots.plot_confusion_matrix(
+            np.asarray(host["report"]["confusion_matrix"]),
+            data.CLASS_NAMES,
+            self.workdir / "confusion_matrix.png",
+            title,
+        )
+        if self.config.feature_map_images:
+            self.save_feature_maps(state)
+        return host, epoch, compile_s
+
+    def save_feature_maps(self, state: train.TrainState) -> None:
+        """Activations of every conv and pool layer for the chosen test images, one PNG each."""
+        for index in self.config.feature_map_images:
+            image = self.splits.test_images[index]
+            _, captured = state.apply_fn(
+                {"params": state.params, "batch_stats": state.batch_stats},
+                train.to_model_input(image[None]),
+                train=False,
+                capture_intermediates=lambda module, _: isinstance(module, layers.FEATURE_MAP_LAYERS),
+                mutable=["intermediates"],
+            )
+            flat = flax.traverse_util.flatten_dict(flax.core.unfreeze(captured["intermediates"]), sep="/")
+            activations = {name.removesuffix("/__call__"): np.asarray(value[0][0]) for name, value in flat.items()}
+            label = data.CLASS_NAMES[self.splits.test_labels[index]]
+            plots.plot_feature_maps(
+                image, activations, self.workdir / f"feature_maps_test{index}.png", f"test image {index} ({label})"
+            )
 
 
 def _fresh_record(config: Any) -> dict[str, Any]:
@@ -148,7 +196,7 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
     train_images, train_labels = jax.device_put(splits.train_images), jax.device_put(splits.train_labels)
     val_images, val_labels = jax.device_put(splits.val_images), jax.device_put(splits.val_labels)
     train_epoch, compile_train_s = _timed_compile(
-        train.make_train_epoch(config.batch_size), state, train_images, train_labels, donate=True
+        train.make_train_epoch(run.train_options), state, train_images, train_labels, donate=True
     )
     evaluate, compile_eval_s = _timed_compile(
         train.make_evaluate(config.eval_batch_size), state, val_images, val_labels
@@ -192,7 +240,8 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
             )
         record["history"].append(entry)
         record["epoch"] = epoch
-        is_best = entry["val_accuracy"] > record["best_val_accuracy"]
+        # With validation folded into training, val accuracy selects nothing: the last epoch is "best".
+        is_best = config.fold_val_into_train or entry["val_accuracy"] > record["best_val_accuracy"]
         if is_best:
             record.update(best_val_accuracy=entry["val_accuracy"], best_epoch=epoch, epochs_without_improvement=0)
         else:
@@ -245,6 +294,7 @@ def _results(
         "history": history,
         "test_loss": test["loss"],
         "test_accuracy": test["accuracy"],
+        "test_metrics": test["report"],
         "compile_time_s": record["compile_time_train_s"] + compile_test_s,
         "train_time_s": train_time_s,
         "step_time_ms": 1e3 * train_time_s / max(num_steps, 1),
@@ -258,8 +308,11 @@ def _results(
 def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
     """Trains (or resumes) the run in workdir, evaluates its best checkpoint on test, writes results.json.
 
-    A finished run is not retrained: its results.json is returned as is.
+    A finished run is not retrained: its results.json is returned as is. With config.kfold > 1 it
+    runs k-fold cross-validation instead (see cross_validate).
     """
+    if config.kfold > 1 and config.kfold_index < 0:
+        return cross_validate(config, workdir)
     run = Run(config, workdir)
     try:
         if config.eval_only:
@@ -283,6 +336,7 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         test, test_epoch, compile_test_s = run.evaluate_best_on_test()
         results = _results(run, record, test, test_epoch, compile_test_s)
         write_json(results_path, results)
+        plots.plot_curves(results["history"], run.workdir / "curves.png", f"{config.model} ({run.workdir.name})")
         logging.info(
             "test_accuracy %.4f test_loss %.4f (best epoch %d); %.1f images/s, step %.2f ms, compile %.1f s -> %s",
             results["test_accuracy"],
@@ -303,6 +357,7 @@ def _evaluate_only(run: Run) -> dict[str, Any]:
     results = {
         "test_loss": test["loss"],
         "test_accuracy": test["accuracy"],
+        "test_metrics": test["report"],
         "best_epoch": epoch,
         "compile_time_s": compile_s,
         "config": run.config.to_dict(),
@@ -313,3 +368,55 @@ def _evaluate_only(run: Run) -> dict[str, Any]:
         "eval_only: best checkpoint (epoch %d) test_accuracy %.4f test_loss %.4f", epoch, test["accuracy"], test["loss"]
     )
     return results
+
+
+def cross_validate(config: Any, workdir: str) -> dict[str, Any]:
+    """k-fold cross-validation: fold i trains in workdir/fold_i and validates on the i-th stratified fold.
+
+    Each fold is a full run (checkpointed, resumable, evaluated on test). workdir/results.json holds
+    every fold's results and their summary: per-fold and mean +- std (sample std) of the best val
+    accuracy and of the test accuracy; its test_accuracy is the folds' mean.
+    """
+    root = prepare_workdir(workdir)
+    folds = []
+    for fold_index in range(config.kfold):
+        fold_config = config.copy_and_resolve_references()
+        fold_config.kfold_index = fold_index
+        logging.info("k-fold: fold %d of %d", fold_index + 1, config.kfold)
+        folds.append(train_and_evaluate(fold_config, str(root / f"fold_{fold_index}")))
+    if config.eval_only:
+        test_accuracies = [fold["test_accuracy"] for fold in folds]
+        return {"test_accuracy": float(np.mean(test_accuracies)), "test_accuracy_per_fold": test_accuracies}
+    val_accuracies = np.array([fold["best_val_accuracy"] for fold in folds])
+    test_accuracies = np.array([fold["test_accuracy"] for fold in folds])
+    summary = {
+        "config": config.to_dict(),
+        "model": config.model,
+        "num_params": folds[0]["num_params"],
+        "kfold": config.kfold,
+        "val_accuracy_per_fold": val_accuracies.tolist(),
+        "val_accuracy_mean": float(val_accuracies.mean()),
+        "val_accuracy_std": float(val_accuracies.std(ddof=1)),
+        "test_accuracy_per_fold": test_accuracies.tolist(),
+        "test_accuracy": float(test_accuracies.mean()),
+        "test_accuracy_std": float(test_accuracies.std(ddof=1)),
+        "test_loss": float(np.mean([fold["test_loss"] for fold in folds])),
+        "compile_time_s": float(sum(fold["compile_time_s"] for fold in folds)),
+        "train_time_s": float(sum(fold["train_time_s"] for fold in folds)),
+        "step_time_ms": float(np.mean([fold["step_time_ms"] for fold in folds])),
+        "images_per_s": float(np.mean([fold["images_per_s"] for fold in folds])),
+        "device": folds[0]["device"],
+        "versions": folds[0]["versions"],
+        "history": folds[0]["history"],
+        "folds": folds,
+    }
+    write_json(root / RESULTS_FILE, summary)
+    logging.info(
+        "k-fold (%d): val_accuracy %.4f +- %.4f, test_accuracy %.4f +- %.4f",
+        config.kfold,
+        summary["val_accuracy_mean"],
+        summary["val_accuracy_std"],
+        summary["test_accuracy"],
+        summary["test_accuracy_std"],
+    )
+    return summary

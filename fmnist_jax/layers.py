@@ -121,6 +121,10 @@ class Flatten(nn.Module):
         return x.reshape(x.shape[0], -1)
 
 
+# The layers whose outputs `feature_map_images` draws.
+FEATURE_MAP_LAYERS = (Conv, MaxPool, AvgPool)
+
+
 def batch_norm(train: bool) -> nn.BatchNorm:
     """Keras' BatchNormalization defaults (momentum 0.99, epsilon 1e-3)."""
     return nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3)

@@ -6,6 +6,7 @@ Everything here is a pure function of arrays, so `jax.vmap` over a leading axis 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,8 @@ import optax
 from flax import linen as nn
 from flax.training import train_state
 from jax import lax
+
+from fmnist_jax.augment import AugmentSpec, augment_batch
 
 Metrics = dict[str, jax.Array]
 
@@ -28,6 +31,15 @@ class TrainState(train_state.TrainState):
 
     batch_stats: Any
     rng: jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainOptions:
+    """What the train step does besides forward/backward; static, so jit compiles once per setting."""
+
+    batch_size: int
+    augment: AugmentSpec = AugmentSpec()
+    conv_kernel_l2: float = 0.0  # Keras kernel_regularizer=l2(f): f * sum(w**2) of every conv kernel, in the loss
 
 
 def to_model_input(images_u8: jax.Array) -> jax.Array:
@@ -55,13 +67,24 @@ def _loss_and_correct(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, 
     return loss, correct
 
 
-def train_step(
-    state: TrainState, images_u8: jax.Array, labels: jax.Array, dropout_key: jax.Array
-) -> tuple[TrainState, Metrics]:
-    """One optimizer step on one batch; batch-norm runs in train mode and updates its statistics."""
-    inputs = to_model_input(images_u8)
+def conv_kernel_sum_of_squares(params: Any) -> jax.Array:
+    """sum(w**2) over every conv kernel (the 4-D HWIO leaves named 'kernel')."""
+    leaves = jax.tree_util.tree_leaves_with_path(params)
+    squares = [jnp.sum(leaf**2) for path, leaf in leaves if leaf.ndim == 4 and "kernel" in jax.tree_util.keystr(path)]
+    return sum(squares, jnp.zeros((), jnp.float32))
 
-    def loss_fn(params: Any) -> tuple[jax.Array, tuple[jax.Array, Any]]:
+
+def train_step(
+    state: TrainState, images_u8: jax.Array, labels: jax.Array, step_key: jax.Array, options: TrainOptions
+) -> tuple[TrainState, Metrics]:
+    """One optimizer step on one batch; batch-norm runs in train mode and updates its statistics.
+
+    The reported loss is the data loss; a conv-kernel L2 penalty, if any, is added for the gradient only.
+    """
+    augment_key, dropout_key = jax.random.split(step_key)
+    inputs = augment_batch(to_model_input(images_u8), augment_key, options.augment)
+
+    def loss_fn(params: Any) -> tuple[jax.Array, tuple[jax.Array, jax.Array, Any]]:
         logits, updates = state.apply_fn(
             {"params": params, "batch_stats": state.batch_stats},
             inputs,
@@ -70,32 +93,34 @@ def train_step(
             mutable=["batch_stats"],
         )
         loss, correct = _loss_and_correct(logits, labels)
-        return loss.mean(), (correct.mean(), updates)
+        data_loss = loss.mean()
+        penalty = options.conv_kernel_l2 * conv_kernel_sum_of_squares(params) if options.conv_kernel_l2 else 0.0
+        return data_loss + penalty, (data_loss, correct.mean(), updates)
 
-    (loss, (accuracy, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    (_, (loss, accuracy, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     state = state.apply_gradients(grads=grads, batch_stats=updates.get("batch_stats", state.batch_stats))
     return state, {"loss": loss, "accuracy": accuracy}
 
 
-def make_train_epoch(batch_size: int) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, Metrics]]:
+def make_train_epoch(options: TrainOptions) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, Metrics]]:
     """Returns train_epoch(state, images_u8, labels) -> (state, {train_loss, train_accuracy}).
 
     One epoch is one program: shuffle with the epoch's key, then `lax.scan` over the batches,
     gathering each batch from the device-resident arrays. The last partial batch is dropped so
     every step has the same shape (one compilation).
     """
+    batch_size = options.batch_size
 
     def train_epoch(state: TrainState, images_u8: jax.Array, labels: jax.Array) -> tuple[TrainState, Metrics]:
         num_steps = images_u8.shape[0] // batch_size
-        next_rng, shuffle_key, dropout_key = jax.random.split(state.rng, 3)
+        next_rng, shuffle_key, epoch_key = jax.random.split(state.rng, 3)
         order = jax.random.permutation(shuffle_key, images_u8.shape[0])
         batch_indices = order[: num_steps * batch_size].reshape(num_steps, batch_size)
 
         def body(state: TrainState, step_and_indices: tuple[jax.Array, jax.Array]) -> tuple[TrainState, Metrics]:
             step_in_epoch, indices = step_and_indices
-            return train_step(
-                state, images_u8[indices], labels[indices], jax.random.fold_in(dropout_key, step_in_epoch)
-            )
+            step_key = jax.random.fold_in(epoch_key, step_in_epoch)
+            return train_step(state, images_u8[indices], labels[indices], step_key, options)
 
         state, per_step = lax.scan(body, state.replace(rng=next_rng), (jnp.arange(num_steps), batch_indices))
         return state, {"train_loss": per_step["loss"].mean(), "train_accuracy": per_step["accuracy"].mean()}

@@ -102,3 +102,22 @@ def test_make_splits_limits_training_data_and_keeps_test_whole(fashion_mnist):
         fashion_mnist.train_labels[:1000], minlength=10
     )
     assert np.all(np.abs(val_share - 0.2) < 0.06)
+
+
+def test_kfold_folds_are_disjoint_cover_the_set_and_keep_class_balance(fashion_mnist):
+    labels = fashion_mnist.train_labels[:10_000]
+    folds = data.stratified_kfold(labels, num_folds=5, seed=0)
+    assert len(folds) == 5
+    everything = np.concatenate(folds)
+    assert len(everything) == len(labels) and len(np.unique(everything)) == len(labels)
+    overall = np.bincount(labels, minlength=10) / len(labels)
+    for fold in folds:
+        assert abs(len(fold) - len(labels) / 5) <= 10
+        np.testing.assert_allclose(np.bincount(labels[fold], minlength=10) / len(fold), overall, atol=0.002)
+
+
+def test_make_splits_for_a_fold_and_with_val_folded_into_train(fashion_mnist):
+    fold = data.make_splits(fashion_mnist, val_fraction=0.1, split_seed=0, train_limit=5000, num_folds=5, fold_index=2)
+    assert len(fold.val_labels) == 1000 and len(fold.train_labels) == 4000
+    folded = data.make_splits(fashion_mnist, val_fraction=0.1, split_seed=0, train_limit=5000, fold_val_into_train=True)
+    assert len(folded.train_labels) == 5000 and len(folded.val_labels) == 500

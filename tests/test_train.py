@@ -112,3 +112,43 @@ def test_resuming_with_another_config_is_refused(tmp_path):
     config.num_epochs = 2
     with pytest.raises(CheckpointError, match="learning_rate=0.001, this config has learning_rate=0.01"):
         experiment.train_and_evaluate(config, str(tmp_path))
+
+
+def test_early_stopping_stops_and_evaluates_the_best_epoch(tmp_path):
+    # A learning rate so small that validation accuracy cannot improve after the first epoch.
+    config = small_config("baseline", train_limit=1500, num_epochs=6, learning_rate=1e-9, early_stopping_patience=2)
+    results = experiment.train_and_evaluate(config, str(tmp_path))
+    assert results["stopped_early"] is True
+    assert results["epochs_trained"] == 3  # the best epoch, then `patience` epochs without improvement
+    assert results["best_epoch"] == 1
+    evaluated = experiment.train_and_evaluate(config, str(tmp_path))
+    assert evaluated["finished_at"] == results["finished_at"]  # stopped early counts as finished
+
+
+def test_every_run_writes_its_evaluation_report(two_epoch_run):
+    workdir, results = two_epoch_run
+    report = results["test_metrics"]
+    confusion = np.asarray(report["confusion_matrix"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 10_000
+    assert np.trace(confusion) / 10_000 == pytest.approx(results["test_accuracy"], abs=1e-6)
+    assert len(report["per_class"]) == 10 and 0.5 < report["roc_auc_ovr_macro"] <= 1.0
+    for name in ("confusion_matrix.png", "curves.png"):
+        assert (workdir / name).stat().st_size > 10_000
+
+
+def test_kfold_trains_every_fold_and_summarises(tmp_path):
+    config = small_config("baseline", train_limit=1500, kfold=3)
+    summary = experiment.train_and_evaluate(config, str(tmp_path))
+    fold_sizes = [fold["num_val_examples"] for fold in summary["folds"]]
+    assert sum(fold_sizes) == 1500 and all(abs(size - 500) <= 1 for size in fold_sizes)
+    assert len(summary["val_accuracy_per_fold"]) == 3 and len(summary["test_accuracy_per_fold"]) == 3
+    assert summary["val_accuracy_mean"] == pytest.approx(np.mean(summary["val_accuracy_per_fold"]))
+    assert summary["val_accuracy_std"] == pytest.approx(np.std(summary["val_accuracy_per_fold"], ddof=1))
+    assert all((tmp_path / f"fold_{i}" / "results.json").exists() for i in range(3))
+    assert json.loads((tmp_path / "results.json").read_text())["kfold"] == 3
+
+
+def test_feature_maps_are_saved_for_the_chosen_test_images(tmp_path):
+    config = small_config("c_lenet5", train_limit=1500, feature_map_images=(0, 7))
+    experiment.train_and_evaluate(config, str(tmp_path))
+    assert (tmp_path / "feature_maps_test0.png").exists() and (tmp_path / "feature_maps_test7.png").exists()

@@ -1,0 +1,76 @@
+"""Plots of a run (PNG, matplotlib's Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str], path: pathlib.Path, title: str) -> None:
+    """Heatmap of counts, true class down, predicted class across, each cell labelled."""
+    fig, ax = plt.subplots(figsize=(8, 7))
+    image = ax.imshow(confusion, cmap="Blues")
+    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+    ax.set_yticks(range(len(class_names)), class_names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    threshold = confusion.max() / 2
+    for row in range(confusion.shape[0]):
+        for col in range(confusion.shape[1]):
+            ax.text(
+                col,
+                row,
+                str(confusion[row, col]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if confusion[row, col] > threshold else "black",
+            )
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_curves(history: Sequence[dict[str, Any]], path: pathlib.Path, title: str) -> None:
+    """Loss and accuracy per epoch, train vs validation, side by side."""
+    epochs = [entry["epoch"] for entry in history]
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+        ax.plot(epochs, [e[f"train_{metric}"] for e in history], marker="o", label="train")
+        ax.plot(epochs, [e[f"val_{metric}"] for e in history], marker="o", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_feature_maps(image: np.ndarray, activations: dict[str, np.ndarray], path: pathlib.Path, title: str) -> None:
+    """The input image, then one row per layer with up to 16 of its channels."""
+    max_channels = 16
+    fig, axes = plt.subplots(len(activations) + 1, max_channels, figsize=(max_channels, 1.1 * (len(activations) + 1)))
+    for ax in axes.flat:
+        ax.axis("off")
+    axes[0, 0].imshow(image, cmap="gray")
+    axes[0, 0].set_title("input", fontsize=7)
+    for row, (name, activation) in enumerate(activations.items(), start=1):
+        for channel in range(min(max_channels, activation.shape[-1])):
+            axes[row, channel].imshow(activation[..., channel], cmap="viridis")
+        axes[row, 0].set_title(
+            f"{name} {activation.shape[0]}x{activation.shape[1]}x{activation.shape[-1]}", fontsize=7, loc="left"
+        )
+    fig.suptitle(title)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)

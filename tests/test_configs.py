@@ -1,0 +1,79 @@
+"""Every config in configs/ validates, builds, and takes one real training step (parametrised over the folder)."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+from conftest import CONFIG_FILES
+from fmnist_jax import augment, config_check, optim, train
+from fmnist_jax.config_base import config_from_file
+from fmnist_jax.models import build_model
+
+# Param counts: the reports' own where given (exact targets), our chosen layouts' pinned otherwise.
+REPORTED_PARAMS = {
+    "baseline": 225_034,
+    "b_lenet5": 61_706,
+    "c_lenet5": 61_706,
+    "c_extra_conv": 23_706,
+    "d_cnn": 6_484_330,
+    "d_dense_ann": 1_398_762,
+}
+PINNED_PARAMS = {
+    "variant_kernel7": 152_586,
+    "variant_bn": 225_482,
+    "b_v1_wide": 99_976,
+    "c_filters": 255_230,
+    "d_resnet": 6_744_810,
+    "d_inception": 323_354,
+    "e_mlp_small": 535_818,
+    "e_mlp_medium": 575_050,
+    "e_mlp_large": 1_503_530,
+    "e_cnn4": 316_810,
+    "e_cnn5": 870_746,
+}
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.stem)
+def test_config_builds_and_takes_one_training_step(path, fashion_mnist):
+    config = config_from_file(path)
+    config_check.validate(config)
+    assert config.reference.report in "ABCDE" and config.reference.variant, "every config says where it comes from"
+    model = build_model(config)
+    batch = min(config.batch_size, 64)  # Keeps Report D's batch of 1024 cheap here.
+    state = train.create_train_state(model, optim.make_optimizer(config, steps_per_epoch=10), config.seed)
+    if config.reference.num_params > 0:
+        assert train.count_params(state.params) == config.reference.num_params
+    options = train.TrainOptions(batch, augment.spec_from_config(config.augment), config.conv_kernel_l2)
+    images = jax.device_put(fashion_mnist.train_images[:batch])
+    labels = jax.device_put(fashion_mnist.train_labels[:batch])
+    new_state, metrics = jax.jit(train.train_step, static_argnums=4)(
+        state, images, labels, jax.random.PRNGKey(0), options
+    )
+    assert np.isfinite(float(metrics["loss"]))
+    assert int(new_state.step) == 1
+    changed = jax.tree_util.tree_map(
+        lambda a, b: bool(np.any(np.asarray(a) != np.asarray(b))), state.params, new_state.params
+    )
+    assert any(jax.tree_util.tree_leaves(changed))
+
+
+@pytest.mark.parametrize("name,expected", sorted({**REPORTED_PARAMS, **PINNED_PARAMS}.items()))
+def test_param_counts(name, expected):
+    config = config_from_file(next(p for p in CONFIG_FILES if p.stem == name))
+    variables = jax.eval_shape(
+        lambda: build_model(config).init(jax.random.PRNGKey(0), np.zeros((1, 28, 28, 1), np.float32), train=False)
+    )
+    assert train.count_params(variables["params"]) == expected
+
+
+def test_conv_kernel_l2_penalises_only_conv_kernels():
+    config = config_from_file(next(p for p in CONFIG_FILES if p.stem == "c_lenet5"))
+    state = train.create_train_state(build_model(config), optim.make_optimizer(config, 10), 0)
+    expected = sum(
+        float(np.sum(np.asarray(leaf) ** 2)) for leaf in jax.tree_util.tree_leaves(state.params) if leaf.ndim == 4
+    )
+    np.testing.assert_allclose(float(train.conv_kernel_sum_of_squares(state.params)), expected, rtol=1e-5)
+    # Three convs in Report C's LeNet-5: 5x5x1x6, 5x5x6x16, 5x5x16x120.
+    assert sum(leaf.ndim == 4 for leaf in jax.tree_util.tree_leaves(state.params)) == 3
