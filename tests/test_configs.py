@@ -77,3 +77,9 @@ def test_conv_kernel_l2_penalises_only_conv_kernels():
     np.testing.assert_allclose(float(train.conv_kernel_sum_of_squares(state.params)), expected, rtol=1e-5)
     # Three convs in Report C's LeNet-5: 5x5x1x6, 5x5x6x16, 5x5x16x120.
     assert sum(leaf.ndim == 4 for leaf in jax.tree_util.tree_leaves(state.params)) == 3
+
+
+def test_configs_readme_lists_every_config():
+    listing = (CONFIG_FILES[0].parent / "README.md").read_text()
+    missing = [path.name for path in CONFIG_FILES if f"`{path.name}`" not in listing]
+    assert not missing, f"add to configs/README.md: {missing}"
