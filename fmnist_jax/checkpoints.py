@@ -39,10 +39,11 @@ class RunCheckpoints:
             epoch, args=ocp.args.Composite(state=ocp.args.StandardSave(state), record=ocp.args.JsonSave(record))
         )
 
-    def save(self, epoch: int, state: Any, record: dict[str, Any], *, is_best: bool) -> None:
+    def save(self, epoch: int, state: Any, record: dict[str, Any], *, best_state: Any = None) -> None:
+        """Saves the latest state, and best_state (per member, the best so far) when it changed."""
         self._save(self.latest, epoch, state, record)
-        if is_best:
-            self._save(self.best, epoch, state, record)
+        if best_state is not None:
+            self._save(self.best, epoch, best_state, record)
 
     @staticmethod
     def _restore(manager: ocp.CheckpointManager, template: Any, what: str) -> tuple[Any, dict[str, Any]] | None:

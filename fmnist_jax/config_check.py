@@ -40,7 +40,7 @@ def validate(config: Any) -> None:
     _choice(config, "activation", tuple(layers.ACTIVATIONS))
     _choice(config, "kernel_init", tuple(layers.INITIALIZERS))
     _choice(config, "conv_impl", layers.CONV_IMPLS)
-    for field in ("learning_rate", "num_epochs", "batch_size", "eval_batch_size", "checkpoint_keep"):
+    for field in ("learning_rate", "num_epochs", "batch_size", "eval_batch_size", "checkpoint_keep", "num_seeds"):
         _positive(config, field)
     for field in ("momentum", "weight_decay", "train_limit", "early_stopping_patience", "warmup_epochs"):
         _non_negative(config, field)

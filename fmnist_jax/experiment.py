@@ -84,7 +84,11 @@ def _host_metrics(metrics: dict[str, jax.Array]) -> dict[str, float]:
 
 
 class Run:
-    """What every run needs: the config, the model, its initial state and the checkpoints."""
+    """What every run needs: the config, the model, its initial state and the checkpoints.
+
+    With config.num_seeds = N > 1 the state has a leading members axis: N independent models
+    (member k seeded with config.seed + k) trained by one vmapped program.
+    """
 
     def __init__(self, config: Any, workdir: str):
         config_check.validate(config)
@@ -113,18 +117,29 @@ class Run:
         )
         self.model = build_model(config)
         self.tx = optim.make_optimizer(config, self.steps_per_epoch)
-        self.initial_state = train.create_train_state(self.model, self.tx, config.seed)
-        self.num_params = train.count_params(self.initial_state.params)
-        self.num_batch_stats = train.count_params(self.initial_state.batch_stats)
+        self.num_seeds = config.num_seeds
+        if self.num_seeds == 1:
+            self.initial_state = train.create_train_state(self.model, self.tx, config.seed)
+        else:
+            seeds = config.seed + jax.numpy.arange(self.num_seeds)
+            self.initial_state = train.create_member_states(self.model, self.tx, seeds)
+        self.num_params = train.count_params(self.initial_state.params) // self.num_seeds
+        self.num_batch_stats = train.count_params(self.initial_state.batch_stats) // self.num_seeds
         # Restores need shapes, dtypes and shardings only; the initial state itself is donated to training.
         self.state_template = checkpoints.abstract_like(self.initial_state)
         self.checkpoints = checkpoints.RunCheckpoints(self.workdir, config.checkpoint_keep)
 
-    def evaluate_best_on_test(self) -> tuple[dict[str, Any], int, float]:
-        """Restores the best checkpoint and evaluates it on the test set: (metrics, epoch, compile s).
+    def compile_evaluate(self, state: train.TrainState, images: jax.Array, labels: jax.Array) -> tuple[Any, float]:
+        evaluate = train.over_members(train.make_evaluate(self.config.eval_batch_size), self.num_seeds)
+        return _timed_compile(evaluate, state, images, labels)
 
-        The metrics hold loss and accuracy, and under "report" the confusion matrix, per-class
-        precision / recall / F1 and ROC AUC; the plots and feature maps are written to the workdir.
+    def evaluate_best_on_test(self) -> tuple[dict[str, Any], dict[str, Any], float]:
+        """Restores the best checkpoint and evaluates it on the test set: (test results, record, compile s).
+
+        The results hold test_loss, test_accuracy and test_metrics (confusion matrix, per-class
+        precision / recall / F1, ROC AUC); with several members also each member's numbers, their
+        mean, std and 95 % CI, and the ensemble's accuracy by mean probability and by majority vote
+        (test_metrics then describe the mean-probability ensemble). Plots go to the workdir.
         """
         restored = self.checkpoints.restore_best(self.state_template)
         if restored is None:
@@ -132,27 +147,34 @@ class Run:
                 f"workdir {self.workdir} has no best checkpoint to evaluate: train first (without eval_only)."
             )
         state, record = restored
+        record = _per_member_record(record)
         test_images = jax.device_put(self.splits.test_images)
         test_labels = jax.device_put(self.splits.test_labels)
-        evaluate, compile_s = _timed_compile(
-            train.make_evaluate(self.config.eval_batch_size), state, test_images, test_labels
-        )
+        evaluate, compile_s = self.compile_evaluate(state, test_images, test_labels)
         metrics = evaluate(state, test_images, test_labels)
-        host = _host_metrics(metrics)
-        host["report"] = evaluation.evaluation_metrics(
-            self.splits.test_labels, np.asarray(metrics["logits"]), data.CLASS_NAMES
-        )
-        epoch = int(record["epoch"])
-        title = f"{self.config.model} ({self.workdir.name}), best epoch {epoch}, test accuracy {host['accuracy']:.4f}"
+        labels = self.splits.test_labels
+        logits = np.asarray(metrics["logits"])
+        if self.num_seeds == 1:
+            results = {"test_loss": float(metrics["loss"]), "test_accuracy": float(metrics["accuracy"])}
+            report_logits = logits
+        else:
+            results = _ensemble_test_results(
+                np.asarray(metrics["loss"]), np.asarray(metrics["accuracy"]), logits, labels
+            )
+            report_logits = np.log(evaluation.ensemble_predictions(logits)[0])
+        results["test_metrics"] = evaluation.evaluation_metrics(labels, report_logits, data.CLASS_NAMES)
+        what = "ensemble (mean probability)" if self.num_seeds > 1 else f"best epoch {record['best_epoch'][0]}"
+        title = f"{self.config.model} ({self.workdir.name}), {what}, test accuracy {results['test_accuracy']:.4f}"
         plots.plot_confusion_matrix(
-            np.asarray(host["report"]["confusion_matrix"]),
+            np.asarray(results["test_metrics"]["confusion_matrix"]),
             data.CLASS_NAMES,
             self.workdir / "confusion_matrix.png",
             title,
         )
         if self.config.feature_map_images:
-            self.save_feature_maps(state)
-        return host, epoch, compile_s
+            first_member = state if self.num_seeds == 1 else jax.tree_util.tree_map(lambda x: x[0], state)
+            self.save_feature_maps(first_member)
+        return results, record, compile_s
 
     def save_feature_maps(self, state: train.TrainState) -> None:
         """Activations of every conv and pool layer for the chosen test images, one PNG each."""
@@ -173,37 +195,91 @@ class Run:
             )
 
 
+def _ensemble_test_results(
+    member_loss: np.ndarray, member_accuracy: np.ndarray, member_logits: np.ndarray, labels: np.ndarray
+) -> dict[str, Any]:
+    """Per-member test numbers, their mean / std / 95 % CI, and the ensemble's own accuracy and loss."""
+    accuracy = evaluation.mean_std_ci95(member_accuracy)
+    mean_probability, vote = evaluation.ensemble_predictions(member_logits)
+    true_class_probability = mean_probability[np.arange(len(labels)), labels]
+    return {
+        "test_loss": float(member_loss.mean()),
+        "test_accuracy": accuracy["mean"],
+        "test_loss_per_seed": member_loss.tolist(),
+        "test_accuracy_per_seed": member_accuracy.tolist(),
+        "test_accuracy_mean": accuracy["mean"],
+        "test_accuracy_std": accuracy["std"],
+        "test_accuracy_ci95": accuracy["ci95"],
+        "ensemble_test_accuracy_mean_prob": float((mean_probability.argmax(axis=-1) == labels).mean()),
+        "ensemble_test_loss_mean_prob": float(-np.log(np.maximum(true_class_probability, 1e-12)).mean()),
+        "ensemble_test_accuracy_vote": float((vote == labels).mean()),
+    }
+
+
 def _fresh_record(config: Any) -> dict[str, Any]:
+    """The run's progress, saved with every checkpoint; per-member lists have one entry per seed."""
     return {
         "epoch": 0,
         "history": [],
-        "best_val_accuracy": -1.0,
-        "best_epoch": 0,
-        "epochs_without_improvement": 0,
+        "best_val_accuracy": [-1.0] * config.num_seeds,
+        "best_epoch": [0] * config.num_seeds,
+        "epochs_without_improvement": [0] * config.num_seeds,
         "stopped_early": False,
         "compile_time_train_s": 0.0,
         "config": config.to_dict(),
     }
 
 
+def _per_member_record(record: dict[str, Any]) -> dict[str, Any]:
+    """Records written before ensembles held scalars where there are now per-member lists."""
+    for field in ("best_val_accuracy", "best_epoch", "epochs_without_improvement"):
+        if not isinstance(record[field], list):
+            record[field] = [record[field]]
+    return record
+
+
 def _is_finished(record: dict[str, Any], config: Any) -> bool:
     return record["stopped_early"] or record["epoch"] >= config.num_epochs
 
 
+def _epoch_entry(epoch: int, train_metrics: dict[str, Any], val_metrics: dict[str, Any], num_seeds: int) -> dict:
+    """One history entry: means over members, plus each member's value when there are several."""
+    values = {
+        "train_loss": np.asarray(train_metrics["train_loss"]),
+        "train_accuracy": np.asarray(train_metrics["train_accuracy"]),
+        "val_loss": np.asarray(val_metrics["loss"]),
+        "val_accuracy": np.asarray(val_metrics["accuracy"]),
+    }
+    entry: dict[str, Any] = {"epoch": epoch, **{name: float(value.mean()) for name, value in values.items()}}
+    if num_seeds > 1:
+        entry.update({f"{name}_per_seed": value.tolist() for name, value in values.items()})
+    return entry
+
+
 def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[str, Any]:
-    """Trains from record['epoch'] to the end (or early stop), checkpointing every epoch."""
+    """Trains from record['epoch'] to the end (or early stop), checkpointing every epoch.
+
+    Early stopping and the best checkpoint are per member: a member past its patience keeps
+    training in lockstep, but its best state is the one kept and evaluated; the run stops when
+    every member has stopped.
+    """
     config, splits = run.config, run.splits
     train_images, train_labels = jax.device_put(splits.train_images), jax.device_put(splits.train_labels)
     val_images, val_labels = jax.device_put(splits.val_images), jax.device_put(splits.val_labels)
     train_epoch, compile_train_s = _timed_compile(
-        train.make_train_epoch(run.train_options), state, train_images, train_labels, donate=True
+        train.over_members(train.make_train_epoch(run.train_options), run.num_seeds),
+        state,
+        train_images,
+        train_labels,
+        donate=True,
     )
-    evaluate, compile_eval_s = _timed_compile(
-        train.make_evaluate(config.eval_batch_size), state, val_images, val_labels
-    )
+    evaluate, compile_eval_s = run.compile_evaluate(state, val_images, val_labels)
     record["compile_time_train_s"] += compile_train_s + compile_eval_s
     logging.info("compiled the train epoch in %.1f s and evaluation in %.1f s", compile_train_s, compile_eval_s)
     schedule = optim.make_schedule(config, run.steps_per_epoch)
+    restored_best = run.checkpoints.restore_best(run.state_template) if record["epoch"] else None
+    best_state = restored_best[0] if restored_best else None  # `state` itself is donated to the next epoch
+    patience = config.early_stopping_patience
 
     epochs = tqdm.trange(
         record["epoch"],
@@ -217,22 +293,19 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
     for epoch_index in epochs:
         start = time.perf_counter()
         state, train_metrics = train_epoch(state, train_images, train_labels)
-        train_metrics = _host_metrics(jax.block_until_ready(train_metrics))
+        train_metrics = jax.block_until_ready(train_metrics)
         epoch_time_s = time.perf_counter() - start
         start = time.perf_counter()
-        val_metrics = _host_metrics(evaluate(state, val_images, val_labels))
+        val_metrics = jax.block_until_ready(evaluate(state, val_images, val_labels))
         val_time_s = time.perf_counter() - start
 
         epoch = epoch_index + 1
-        entry = {
-            "epoch": epoch,
-            **train_metrics,
-            "val_loss": val_metrics["loss"],
-            "val_accuracy": val_metrics["accuracy"],
-            "learning_rate": float(schedule(epoch * run.steps_per_epoch - 1)),
-            "epoch_time_s": epoch_time_s,
-            "val_time_s": val_time_s,
-        }
+        entry = _epoch_entry(epoch, train_metrics, val_metrics, run.num_seeds)
+        entry.update(
+            learning_rate=float(schedule(epoch * run.steps_per_epoch - 1)),
+            epoch_time_s=epoch_time_s,
+            val_time_s=val_time_s,
+        )
         if not np.isfinite(entry["train_loss"]):
             raise UserError(
                 f"training diverged: train_loss is {entry['train_loss']} at epoch {epoch}; the last good checkpoint "
@@ -240,20 +313,30 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
             )
         record["history"].append(entry)
         record["epoch"] = epoch
+        val_accuracy = np.atleast_1d(np.asarray(val_metrics["accuracy"]))
         # With validation folded into training, val accuracy selects nothing: the last epoch is "best".
-        is_best = config.fold_val_into_train or entry["val_accuracy"] > record["best_val_accuracy"]
-        if is_best:
-            record.update(best_val_accuracy=entry["val_accuracy"], best_epoch=epoch, epochs_without_improvement=0)
-        else:
-            record["epochs_without_improvement"] += 1
-        patience = config.early_stopping_patience
-        record["stopped_early"] = bool(
-            patience and record["epochs_without_improvement"] >= patience and epoch < config.num_epochs
+        improved = (
+            np.ones_like(val_accuracy, bool)
+            if config.fold_val_into_train
+            else (val_accuracy > np.asarray(record["best_val_accuracy"]))
         )
-        run.checkpoints.save(epoch, state, record, is_best=is_best)
+        for member in np.flatnonzero(improved):
+            record["best_val_accuracy"][member] = float(val_accuracy[member])
+            record["best_epoch"][member] = epoch
+        record["epochs_without_improvement"] = [
+            0 if better else waited + 1
+            for better, waited in zip(improved, record["epochs_without_improvement"], strict=True)
+        ]
+        record["stopped_early"] = bool(
+            patience and min(record["epochs_without_improvement"]) >= patience and epoch < config.num_epochs
+        )
+        if improved.any():
+            member_axis_improved = jax.numpy.asarray(improved if run.num_seeds > 1 else improved[0])
+            best_state = train.keep_improved(member_axis_improved, state, state if best_state is None else best_state)
+        run.checkpoints.save(epoch, state, record, best_state=best_state if improved.any() else None)
         logging.info(
             "epoch %d/%d: train_loss %.4f train_accuracy %.4f val_loss %.4f val_accuracy %.4f lr %.3g "
-            "(%.2f s, %.0f images/s)",
+            "(%.2f s, %.0f images/s)%s",
             epoch,
             config.num_epochs,
             entry["train_loss"],
@@ -262,7 +345,8 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
             entry["val_accuracy"],
             entry["learning_rate"],
             epoch_time_s,
-            run.steps_per_epoch * config.batch_size / epoch_time_s,
+            run.num_seeds * run.steps_per_epoch * config.batch_size / epoch_time_s,
+            f" [mean of {run.num_seeds} members]" if run.num_seeds > 1 else "",
         )
         epochs.set_postfix(loss=f"{entry['train_loss']:.3f}", val_acc=f"{entry['val_accuracy']:.4f}")
         if record["stopped_early"]:
@@ -272,15 +356,15 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
     return record
 
 
-def _results(
-    run: Run, record: dict[str, Any], test: dict[str, float], test_epoch: int, compile_test_s: float
-) -> dict[str, Any]:
+def _results(run: Run, record: dict[str, Any], test: dict[str, Any], compile_test_s: float) -> dict[str, Any]:
     config, history = run.config, record["history"]
     train_time_s = float(sum(entry["epoch_time_s"] for entry in history))
     num_steps = len(history) * run.steps_per_epoch
-    return {
+    images_per_s = run.num_seeds * num_steps * config.batch_size / train_time_s if train_time_s else 0.0
+    results = {
         "config": config.to_dict(),
         "model": config.model,
+        "num_seeds": run.num_seeds,
         "num_params": run.num_params,
         "num_batch_stats": run.num_batch_stats,
         "num_train_examples": len(run.splits.train_labels),
@@ -289,19 +373,28 @@ def _results(
         "steps_per_epoch": run.steps_per_epoch,
         "epochs_trained": len(history),
         "stopped_early": record["stopped_early"],
-        "best_epoch": test_epoch,
-        "best_val_accuracy": record["best_val_accuracy"],
         "history": history,
-        "test_loss": test["loss"],
-        "test_accuracy": test["accuracy"],
-        "test_metrics": test["report"],
+        **test,
         "compile_time_s": record["compile_time_train_s"] + compile_test_s,
         "train_time_s": train_time_s,
         "step_time_ms": 1e3 * train_time_s / max(num_steps, 1),
-        "images_per_s": num_steps * config.batch_size / train_time_s if train_time_s else 0.0,
+        # Images through the optimizer per second, all members together.
+        "images_per_s": images_per_s,
         "device": environment.device_info(),
         "versions": environment.versions(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    results.update(_best_epochs(record, run.num_seeds))
+    return results
+
+
+def _best_epochs(record: dict[str, Any], num_seeds: int) -> dict[str, Any]:
+    if num_seeds == 1:
+        return {"best_epoch": record["best_epoch"][0], "best_val_accuracy": record["best_val_accuracy"][0]}
+    return {
+        "best_epoch_per_seed": record["best_epoch"],
+        "best_val_accuracy_per_seed": record["best_val_accuracy"],
+        "best_val_accuracy": float(np.mean(record["best_val_accuracy"])),
     }
 
 
@@ -323,6 +416,7 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
             state, record = run.initial_state, _fresh_record(config)
         else:
             state, record = restored
+            record = _per_member_record(record)
             _check_same_run(record["config"], config, run.workdir)
             logging.info("resuming %s from epoch %d", run.workdir, record["epoch"])
         if _is_finished(record, config) and results_path.exists():
@@ -333,15 +427,15 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         if not _is_finished(record, config):
             record = _train(run, state, record)
         run.checkpoints.wait()  # Pending asynchronous saves land before the best one is read back.
-        test, test_epoch, compile_test_s = run.evaluate_best_on_test()
-        results = _results(run, record, test, test_epoch, compile_test_s)
+        test, _, compile_test_s = run.evaluate_best_on_test()
+        results = _results(run, record, test, compile_test_s)
         write_json(results_path, results)
         plots.plot_curves(results["history"], run.workdir / "curves.png", f"{config.model} ({run.workdir.name})")
         logging.info(
-            "test_accuracy %.4f test_loss %.4f (best epoch %d); %.1f images/s, step %.2f ms, compile %.1f s -> %s",
+            "test_accuracy %.4f test_loss %.4f (best epoch %s); %.1f images/s, step %.2f ms, compile %.1f s -> %s",
             results["test_accuracy"],
             results["test_loss"],
-            test_epoch,
+            results.get("best_epoch", results.get("best_epoch_per_seed")),
             results["images_per_s"],
             results["step_time_ms"],
             results["compile_time_s"],
@@ -353,20 +447,28 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
 
 
 def _evaluate_only(run: Run) -> dict[str, Any]:
-    test, epoch, compile_s = run.evaluate_best_on_test()
+    test, record, compile_s = run.evaluate_best_on_test()
     results = {
-        "test_loss": test["loss"],
-        "test_accuracy": test["accuracy"],
-        "test_metrics": test["report"],
-        "best_epoch": epoch,
+        **test,
+        **_best_epochs(record, run.num_seeds),
+        "num_seeds": run.num_seeds,
         "compile_time_s": compile_s,
         "config": run.config.to_dict(),
         "device": environment.device_info(),
     }
     write_json(run.workdir / EVAL_FILE, results)
     logging.info(
-        "eval_only: best checkpoint (epoch %d) test_accuracy %.4f test_loss %.4f", epoch, test["accuracy"], test["loss"]
+        "eval_only: best checkpoint test_accuracy %.4f test_loss %.4f -> %s",
+        test["test_accuracy"],
+        test["test_loss"],
+        run.workdir / EVAL_FILE,
     )
+    if run.num_seeds > 1:
+        logging.info(
+            "eval_only: ensemble test_accuracy %.4f (mean probability), %.4f (vote)",
+            test["ensemble_test_accuracy_mean_prob"],
+            test["ensemble_test_accuracy_vote"],
+        )
     return results
 
 

@@ -74,3 +74,37 @@ def plot_feature_maps(image: np.ndarray, activations: dict[str, np.ndarray], pat
     fig.suptitle(title)
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def plot_accuracy_scatter(
+    rows: Sequence[dict[str, Any]], x_field: str, x_label: str, path: pathlib.Path, title: str
+) -> None:
+    """Test accuracy (mean, with the std over seeds as error bars) against x_field, one colour per report."""
+    fig, ax = plt.subplots(figsize=(10, 6))
+    for report in sorted({row["report"] for row in rows}):
+        chosen = [row for row in rows if row["report"] == report]
+        ax.errorbar(
+            [row[x_field] for row in chosen],
+            [100 * row["test_accuracy_mean"] for row in chosen],
+            yerr=[100 * row["test_accuracy_std"] for row in chosen],
+            fmt="o",
+            capsize=3,
+            label=f"Report {report}",
+        )
+        for row in chosen:
+            ax.annotate(
+                row["config"],
+                (row[x_field], 100 * row["test_accuracy_mean"]),
+                fontsize=6,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{x_label} (log scale)")
+    ax.set_ylabel("test accuracy % (mean +- std over seeds)")
+    ax.set_title(title[:120], fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

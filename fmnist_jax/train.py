@@ -156,3 +156,28 @@ def make_evaluate(eval_batch_size: int) -> Callable[[TrainState, jax.Array, jax.
 
 def count_params(tree: Any) -> int:
     return int(sum(x.size for x in jax.tree_util.tree_leaves(tree)))
+
+
+def create_member_states(model: nn.Module, tx: optax.GradientTransformation, seeds: jax.Array) -> TrainState:
+    """N independent train states stacked on a leading members axis; member k starts from seeds[k].
+
+    Member k is exactly the state `create_train_state(model, tx, seeds[k])` would give, so a
+    vmapped ensemble member and a single run with its seed follow the same trajectory.
+    """
+    return jax.vmap(lambda seed: create_train_state(model, tx, seed))(seeds)
+
+
+def over_members(fn: Callable[..., Any], num_members: int) -> Callable[..., Any]:
+    """fn(state, images, labels) for one state, or vmapped over the members axis of the state."""
+    return fn if num_members == 1 else jax.vmap(fn, in_axes=(0, None, None))
+
+
+@jax.jit
+def keep_improved(improved: jax.Array, new: Any, best: Any) -> Any:
+    """Per member: the new state where `improved`, else the best one so far (a fresh copy either way)."""
+
+    def pick(new_leaf: jax.Array, best_leaf: jax.Array) -> jax.Array:
+        condition = improved.reshape(improved.shape + (1,) * (new_leaf.ndim - improved.ndim))
+        return jnp.where(condition, new_leaf, best_leaf)
+
+    return jax.tree_util.tree_map(pick, new, best)

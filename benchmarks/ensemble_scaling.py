@@ -1,0 +1,82 @@
+"""What N vmapped seeds cost against N sequential single runs, per model.
+
+  python -m benchmarks.ensemble_scaling [--configs=b_lenet5,e_cnn5] [--members=1,4,8,16]
+      [--num_examples=5120] [--repeats=2]
+
+For each config and N it compiles the real vmapped train epoch (N members, one program) on the
+first `num_examples` training images and times the best of `repeats` epochs after the compile.
+"sequential" is N times the measured N=1 epoch: what N separate runs would cost. The ratio
+vmapped / sequential below 1 is what training the members in one program saves.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import jax
+import jax.numpy as jnp
+from absl import app, flags
+
+from fmnist_jax import augment, data, environment, optim, train
+from fmnist_jax.config_base import config_from_file
+from fmnist_jax.models import build_model
+
+_CONFIGS = flags.DEFINE_list("configs", ["b_lenet5", "e_cnn5"], "Config names in configs/.")
+_MEMBERS = flags.DEFINE_list("members", ["1", "4", "8", "16"], "Ensemble sizes to time.")
+_NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 5120, "Training examples per timed epoch.")
+_REPEATS = flags.DEFINE_integer("repeats", 2, "Timed epochs per measurement (the best is kept).")
+CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
+
+
+def time_members(config, num_members: int, images: jax.Array, labels: jax.Array, repeats: int) -> dict[str, float]:
+    steps = images.shape[0] // config.batch_size
+    tx = optim.make_optimizer(config, steps)
+    model = build_model(config)
+    state = train.create_member_states(model, tx, jnp.arange(num_members))
+    options = train.TrainOptions(config.batch_size, augment.spec_from_config(config.augment), config.conv_kernel_l2)
+    epoch_fn = jax.vmap(train.make_train_epoch(options), in_axes=(0, None, None))
+    start = time.perf_counter()
+    epoch = jax.jit(epoch_fn).lower(state, images, labels).compile()
+    compile_s = time.perf_counter() - start
+    best_s = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        state, metrics = epoch(state, images, labels)
+        jax.block_until_ready(metrics)
+        best_s = min(best_s, time.perf_counter() - start)
+    return {"epoch_s": best_s, "compile_s": compile_s, "images_per_s": num_members * steps * config.batch_size / best_s}
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    fmnist = data.load_fashion_mnist()
+    images = jax.device_put(fmnist.train_images[: _NUM_EXAMPLES.value])
+    labels = jax.device_put(fmnist.train_labels[: _NUM_EXAMPLES.value])
+    info = environment.device_info()
+    print(
+        f"# ensemble scaling: {info['platform']} {info['device_kind']}, host {info['host_cpu']} "
+        f"x{info['host_cores']}, jax {environment.versions()['jax']}, {_NUM_EXAMPLES.value} examples per epoch, "
+        f"{time.strftime('%Y-%m-%d')}\n"
+    )
+    print(
+        "| config | batch | members N | vmapped epoch s | N sequential s | vmapped / sequential "
+        "| images/s (all members) "
+        "| compile s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in _CONFIGS.value:
+        config = config_from_file(CONFIG_DIR / f"{name}.py")
+        single_s = time_members(config, 1, images, labels, _REPEATS.value)["epoch_s"]  # what one run costs
+        for num_members in map(int, _MEMBERS.value):
+            r = time_members(config, num_members, images, labels, _REPEATS.value)
+            sequential_s = num_members * single_s
+            print(
+                f"| {name} | {config.batch_size} | {num_members} | {r['epoch_s']:.2f} | {sequential_s:.2f} "
+                f"| {r['epoch_s'] / sequential_s:.2f} | {r['images_per_s']:.0f} | {r['compile_s']:.1f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    app.run(main)

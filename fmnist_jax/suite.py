@@ -1,0 +1,206 @@
+"""Train every config (or the matching ones) and write the comparison table.
+
+  python -m fmnist_jax.suite --workdir=runs/suite [--only=b_*,c_*] [--profile=cpu|full]
+      [--num_seeds=N] [--num_epochs=E] [--train_limit=N]
+
+Each config trains in DIR/<config name> (finished ones are skipped, interrupted ones resume), with
+N seeds vmapped in one program. Then DIR/results.md, results.csv and results.json hold one row per
+config, sorted by report and then as the report ordered them (the order of configs/README.md),
+beside the report's own number; DIR/accuracy_vs_params.png and accuracy_vs_train_time.png plot them.
+
+Profiles: `cpu` (default) caps every config at 3 epochs with 2 seeds, so the whole zoo fits a
+laptop-class CPU in a few hours; `full` keeps each config's own epochs with 5 seeds, for a GPU.
+--num_epochs and --num_seeds override the profile.
+"""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import json
+import pathlib
+import re
+import time
+from typing import Any
+
+import tqdm
+from absl import app, flags, logging
+
+from fmnist_jax import cli, environment, experiment
+from fmnist_jax import report as plots
+from fmnist_jax.config_base import config_from_file
+from fmnist_jax.errors import UserError
+
+PROFILES = {"cpu": {"num_epochs": 3, "num_seeds": 2}, "full": {"num_epochs": 0, "num_seeds": 5}}
+CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for one workdir per config and the tables.")
+_ONLY = flags.DEFINE_list("only", [], "Config name patterns (fnmatch, e.g. b_*,baseline); default: all.")
+_PROFILE = flags.DEFINE_enum(
+    "profile", "cpu", list(PROFILES), "cpu: 3 epochs, 2 seeds; full: configs' epochs, 5 seeds."
+)
+_NUM_SEEDS = flags.DEFINE_integer("num_seeds", 0, "Seeds per config (0: the profile's).")
+_NUM_EPOCHS = flags.DEFINE_integer("num_epochs", 0, "Epoch cap per config (0: the profile's).")
+_TRAIN_LIMIT = flags.DEFINE_integer("train_limit", 0, "Use only the first N training examples (0: all).")
+flags.mark_flag_as_required("workdir")
+
+
+def config_names_in_report_order(config_dir: pathlib.Path = CONFIG_DIR) -> list[str]:
+    """Config names in the order configs/README.md lists them (report, then the report's order)."""
+    listed = re.findall(r"^\| `([\w.-]+)\.py`", (config_dir / "README.md").read_text(), flags=re.MULTILINE)
+    present = {path.stem for path in config_dir.glob("*.py")}
+    return [name for name in listed if name in present] + sorted(present - set(listed))
+
+
+def select(names: list[str], patterns: list[str]) -> list[str]:
+    if not patterns:
+        return names
+    chosen = [name for name in names if any(fnmatch.fnmatch(name, pattern) for pattern in patterns)]
+    if not chosen:
+        raise UserError(f"--only={','.join(patterns)} matches no config in {CONFIG_DIR}: see configs/README.md.")
+    return chosen
+
+
+def suite_config(name: str, *, num_epochs_cap: int, num_seeds: int, train_limit: int) -> Any:
+    config = config_from_file(CONFIG_DIR / f"{name}.py")
+    if num_epochs_cap:
+        config.num_epochs = min(config.num_epochs, num_epochs_cap)
+    config.num_seeds = num_seeds
+    config.train_limit = train_limit or config.train_limit
+    return config
+
+
+def _reported(reference: dict[str, Any]) -> tuple[str, float]:
+    """The report's number to set ours beside: its test accuracy, else its validation accuracy."""
+    if reference.get("test_accuracy", -1) > 0:
+        return "test", reference["test_accuracy"]
+    if reference.get("val_accuracy", -1) > 0:
+        return "val", reference["val_accuracy"]
+    return "", -1.0
+
+
+def table_row(name: str, results: dict[str, Any]) -> dict[str, Any]:
+    """One row of the comparison table from a run's results.json."""
+    config = results["config"]
+    reference = config["reference"]
+    reported_split, reported_accuracy = _reported(reference)
+    per_seed = results.get("test_accuracy_per_seed", [results["test_accuracy"]])
+    return {
+        "report": reference["report"],
+        "config": name,
+        "variant": reference["variant"],
+        "params": results["num_params"],
+        "reported_split": reported_split,
+        "reported_accuracy": reported_accuracy,
+        "test_accuracy_mean": results["test_accuracy"],
+        "test_accuracy_std": results.get("test_accuracy_std", 0.0),
+        "num_seeds": len(per_seed),
+        "ensemble_test_accuracy": results.get("ensemble_test_accuracy_mean_prob", results["test_accuracy"]),
+        "val_accuracy_mean": results["best_val_accuracy"],
+        "epochs": results.get("epochs_trained", len(results["history"])),
+        "config_epochs": config["num_epochs"],
+        "train_time_s": results["train_time_s"],
+        "step_time_ms": results["step_time_ms"],
+        "images_per_s": results["images_per_s"],
+        "device": _device_name(results["device"]),
+    }
+
+
+def _device_name(device: dict[str, Any]) -> str:
+    if device["platform"] == "cpu":
+        return f"CPU ({device['host_cpu']} x{device['host_cores']})"
+    return f"{device['device_count']}x {device['device_kind']}"
+
+
+def _markdown(rows: list[dict[str, Any]], header: str) -> str:
+    lines = [
+        header,
+        "",
+        "| report | config | variant | params | report's acc. % | ours test % (mean +- std) | seeds | ensemble % "
+        "| epochs | train s | step ms | images/s | device |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['report']} | {r['config']} | {r['variant']} | | | error: {r['error']} | | | | | | | |")
+            continue
+        reported = f"{100 * r['reported_accuracy']:.2f} ({r['reported_split']})" if r["reported_split"] else "-"
+        lines.append(
+            f"| {r['report']} | {r['config']} | {r['variant']} | {r['params']:,} | {reported} "
+            f"| {100 * r['test_accuracy_mean']:.2f} +- {100 * r['test_accuracy_std']:.2f} | {r['num_seeds']} "
+            f"| {100 * r['ensemble_test_accuracy']:.2f} | {r['epochs']}/{r['config_epochs']} | {r['train_time_s']:.0f} "
+            f"| {r['step_time_ms']:.2f} | {r['images_per_s']:.0f} | {r['device']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(root: pathlib.Path, rows: list[dict[str, Any]], header: str) -> None:
+    experiment.write_json(root / "results.json", {"header": header, "rows": rows})
+    (root / "results.md").write_text(_markdown(rows, header))
+    done = [r for r in rows if "error" not in r]
+    fields = list(done[0]) if done else ["report", "config", "variant", "error"]
+    with open(root / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields + ["error"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    if done:
+        plots.plot_accuracy_scatter(done, "params", "parameters", root / "accuracy_vs_params.png", header)
+        plots.plot_accuracy_scatter(done, "train_time_s", "train time (s)", root / "accuracy_vs_train_time.png", header)
+
+
+def run_suite(
+    root: pathlib.Path, names: list[str], *, num_epochs_cap: int, num_seeds: int, train_limit: int, profile: str
+) -> list[dict[str, Any]]:
+    root = experiment.prepare_workdir(str(root))
+    order = config_names_in_report_order()
+    names = sorted(names, key=lambda name: order.index(name) if name in order else len(order))
+    rows = []
+    for name in tqdm.tqdm(names, desc="configs", unit="config", disable=None):
+        config = suite_config(name, num_epochs_cap=num_epochs_cap, num_seeds=num_seeds, train_limit=train_limit)
+        try:
+            results = experiment.train_and_evaluate(config, str(root / name))
+            rows.append(table_row(name, results))
+        except UserError as e:  # One broken config does not stop the suite; its row says why.
+            logging.error("%s: %s", name, e)
+            rows.append(
+                {
+                    "report": config.reference.report,
+                    "config": name,
+                    "variant": config.reference.variant,
+                    "error": str(e),
+                }
+            )
+    device = environment.device_info()
+    header = (
+        f"# fmnist_jax suite: profile {profile}, epochs capped at {num_epochs_cap or 'the config'}, "
+        f"{num_seeds} seed(s) per config{f', first {train_limit} training examples' if train_limit else ''}; "
+        f"{device['platform']} {device['device_kind']} (host {device['host_cpu']} x{device['host_cores']}), "
+        f"jax {environment.versions()['jax']}, {time.strftime('%Y-%m-%d')}"
+    )
+    write_tables(root, rows, header)
+    return rows
+
+
+@cli.exit_on_user_error
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    logging.set_verbosity(logging.INFO)
+    cli.quiet_orbax()
+    profile = PROFILES[_PROFILE.value]
+    names = select(config_names_in_report_order(), _ONLY.value)
+    root = pathlib.Path(_WORKDIR.value)
+    run_suite(
+        root,
+        names,
+        num_epochs_cap=_NUM_EPOCHS.value or profile["num_epochs"],
+        num_seeds=_NUM_SEEDS.value or profile["num_seeds"],
+        train_limit=_TRAIN_LIMIT.value,
+        profile=_PROFILE.value,
+    )
+    print((root / "results.md").read_text())
+    print(json.dumps({"tables": [str(root / f"results.{ext}") for ext in ("md", "csv", "json")]}))
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=cli.parse_flags)

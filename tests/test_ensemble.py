@@ -1,0 +1,119 @@
+"""vmap ensembles: N members in one program are independent, each equals a single run with its seed."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import numpy as np
+import pytest
+from scipy import stats
+
+from conftest import small_config
+from fmnist_jax import experiment, metrics, optim, train
+from fmnist_jax.models import build_model
+
+CONTRACT_FIELDS = (
+    "test_accuracy_per_seed",
+    "test_accuracy_mean",
+    "test_accuracy_std",
+    "test_accuracy_ci95",
+    "ensemble_test_accuracy_vote",
+    "ensemble_test_accuracy_mean_prob",
+)
+
+
+@pytest.fixture(scope="module")
+def ensemble_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("ensemble")
+    config = small_config("baseline", train_limit=1500, num_seeds=3, seed=5)
+    return workdir, experiment.train_and_evaluate(config, str(workdir))
+
+
+def test_members_start_different():
+    config = small_config("baseline")
+    states = train.create_member_states(build_model(config), optim.make_optimizer(config, 10), np.arange(3))
+    kernels = np.asarray(states.params["Conv_0"]["kernel"])
+    assert kernels.shape[0] == 3
+    assert not np.allclose(kernels[0], kernels[1]) and not np.allclose(kernels[1], kernels[2])
+    single = train.create_train_state(build_model(config), optim.make_optimizer(config, 10), 2)
+    np.testing.assert_array_equal(kernels[2], single.params["Conv_0"]["kernel"])
+    np.testing.assert_array_equal(np.asarray(states.rng)[2], single.rng)
+
+
+def test_results_follow_the_ensemble_contract(ensemble_run):
+    workdir, results = ensemble_run
+    on_disk = json.loads((workdir / "results.json").read_text())
+    for field in CONTRACT_FIELDS:
+        assert field in on_disk, field
+    per_seed = on_disk["test_accuracy_per_seed"]
+    assert len(per_seed) == 3 and len(set(per_seed)) > 1, "members trained independently"
+    assert on_disk["test_accuracy"] == pytest.approx(np.mean(per_seed))
+    assert on_disk["test_accuracy_std"] == pytest.approx(np.std(per_seed, ddof=1))
+    low, high = on_disk["test_accuracy_ci95"]
+    assert low < on_disk["test_accuracy_mean"] < high
+    assert len(on_disk["history"][0]["val_loss_per_seed"]) == 3
+
+
+def test_member_equals_the_single_run_with_its_seed(ensemble_run, tmp_path):
+    _, results = ensemble_run
+    single = experiment.train_and_evaluate(small_config("baseline", train_limit=1500, seed=6), str(tmp_path))
+    np.testing.assert_allclose(
+        results["history"][0]["train_loss_per_seed"][1], single["history"][0]["train_loss"], rtol=1e-4
+    )
+    np.testing.assert_allclose(
+        results["history"][0]["val_loss_per_seed"][1], single["history"][0]["val_loss"], rtol=1e-4
+    )
+    np.testing.assert_allclose(results["test_loss_per_seed"][1], single["test_loss"], rtol=1e-4)
+    assert abs(results["test_accuracy_per_seed"][1] - single["test_accuracy"]) <= 3e-4  # a few of 10,000 at most
+
+
+def test_eval_only_restores_the_ensemble(ensemble_run):
+    workdir, results = ensemble_run
+    config = small_config("baseline", train_limit=1500, num_seeds=3, seed=5, eval_only=True)
+    evaluated = experiment.train_and_evaluate(config, str(workdir))
+    for field in CONTRACT_FIELDS:
+        assert evaluated[field] == results[field], field
+
+
+def test_mean_std_ci95_against_scipy():
+    values = [0.91, 0.915, 0.905, 0.92, 0.9]
+    summary = metrics.mean_std_ci95(values)
+    low, high = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+    assert summary["mean"] == pytest.approx(np.mean(values))
+    assert summary["std"] == pytest.approx(np.std(values, ddof=1))
+    np.testing.assert_allclose(summary["ci95"], [low, high], rtol=1e-4)
+    for n in (2, 3, 10, 16, 30):
+        sample = np.linspace(0.0, 1.0, n)
+        low, high = stats.t.interval(0.95, n - 1, loc=sample.mean(), scale=stats.sem(sample))
+        np.testing.assert_allclose(metrics.mean_std_ci95(sample)["ci95"], [low, high], rtol=1e-3)
+
+
+def test_vote_and_mean_probability_on_a_hand_made_example():
+    # 3 members, 2 examples, 3 classes (probabilities written as log-probabilities).
+    probabilities = np.array(
+        [
+            [[0.6, 0.3, 0.1], [0.2, 0.5, 0.3]],
+            [[0.6, 0.3, 0.1], [0.4, 0.1, 0.5]],
+            [[0.1, 0.8, 0.1], [0.45, 0.05, 0.5]],
+        ]
+    )
+    mean_probability, vote = metrics.ensemble_predictions(np.log(probabilities))
+    np.testing.assert_allclose(mean_probability, probabilities.mean(axis=0))
+    # Example 0: votes 0, 0, 1 -> class 0, although the mean probability prefers 1 (0.467 vs 0.433).
+    # Example 1: votes 1, 2, 2 -> class 2.
+    assert vote.tolist() == [0, 2]
+    assert mean_probability.argmax(axis=-1).tolist() == [1, 2]
+
+
+def test_a_tied_vote_goes_to_the_higher_mean_probability():
+    probabilities = np.array([[[0.6, 0.4, 0.0]], [[0.1, 0.9, 0.0]]])  # one vote each for 0 and 1
+    _, vote = metrics.ensemble_predictions(np.log(probabilities + 1e-9))
+    assert vote.tolist() == [1]
+
+
+def test_keep_improved_selects_per_member():
+    new = {"w": np.arange(6.0).reshape(3, 2)}
+    best = {"w": -np.ones((3, 2))}
+    kept = train.keep_improved(jax.numpy.array([True, False, True]), new, best)
+    np.testing.assert_array_equal(kept["w"], [[0, 1], [-1, -1], [4, 5]])

@@ -1,0 +1,50 @@
+"""The suite over two small configs writes all three tables and skips finished configs on a second call."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from fmnist_jax import suite
+from fmnist_jax.errors import UserError
+
+NAMES = ["b_lenet5", "baseline"]
+
+
+@pytest.fixture(scope="module")
+def suite_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("suite")
+    suite.run_suite(root, NAMES, num_epochs_cap=1, num_seeds=2, train_limit=1500, profile="cpu")
+    return root
+
+
+def test_writes_markdown_csv_and_json_tables(suite_dir):
+    rows = json.loads((suite_dir / "results.json").read_text())["rows"]
+    # Sorted by report (A before B), whatever order they were asked in.
+    assert [row["config"] for row in rows] == ["baseline", "b_lenet5"]
+    assert {row["num_seeds"] for row in rows} == {2}
+    markdown = (suite_dir / "results.md").read_text()
+    assert "2 seed(s) per config" in markdown.splitlines()[0] and "| B | b_lenet5 |" in markdown
+    with open(suite_dir / "results.csv") as f:
+        assert [row["config"] for row in csv.DictReader(f)] == ["baseline", "b_lenet5"]
+    assert (suite_dir / "accuracy_vs_params.png").exists() and (suite_dir / "accuracy_vs_train_time.png").exists()
+    baseline = rows[0]
+    assert baseline["reported_accuracy"] == 0.9156 and baseline["params"] == 225_034
+    assert 0.1 < baseline["test_accuracy_mean"] <= 1.0 and baseline["epochs"] == 1
+
+
+def test_a_second_call_skips_finished_configs(suite_dir):
+    before = {n: json.loads((suite_dir / n / "results.json").read_text())["finished_at"] for n in NAMES}
+    suite.run_suite(suite_dir, NAMES, num_epochs_cap=1, num_seeds=2, train_limit=1500, profile="cpu")
+    after = {n: json.loads((suite_dir / n / "results.json").read_text())["finished_at"] for n in NAMES}
+    assert before == after
+
+
+def test_order_follows_the_configs_readme_and_only_filters():
+    names = suite.config_names_in_report_order()
+    assert names.index("baseline") < names.index("b_lenet5") < names.index("c_lenet5") < names.index("e_cnn5")
+    assert suite.select(names, ["b_*"]) == [n for n in names if n.startswith("b_")]
+    with pytest.raises(UserError, match="matches no config"):
+        suite.select(names, ["zzz*"])
