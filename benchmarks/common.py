@@ -1,0 +1,82 @@
+"""What the benchmark scripts share: configs per architecture, a machine header, table writers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import pathlib
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+
+from fmnist_jax import environment
+from fmnist_jax.config_base import config_from_file
+
+CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
+# One config per registered architecture: the report's own setting of that model.
+ARCHITECTURE_CONFIGS = {
+    "cnn_a": "baseline",
+    "lenet5": "b_lenet5",
+    "lenet5_padded": "c_lenet5",
+    "cnn_d": "d_cnn",
+    "mlp": "d_dense_ann",
+    "resnet_small": "d_resnet",
+    "inception_small": "d_inception",
+    "block_cnn": "e_cnn5",
+}
+
+
+def load_config(name: str) -> Any:
+    return config_from_file(CONFIG_DIR / f"{name}.py")
+
+
+def machine_header(title: str) -> str:
+    """One line: what was measured on, with which versions, when."""
+    info = environment.device_info()
+    versions = environment.versions()
+    return (
+        f"# {title}: {info['platform']} {info['device_kind']} x{info['device_count']}, host {info['host_cpu']} "
+        f"x{info['host_cores']} cores, jax {versions['jax']}, flax {versions['flax']}, {time.strftime('%Y-%m-%d')}"
+    )
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
+    """columns: (field, heading, format spec); a missing or None value prints as '-'."""
+    lines = ["| " + " | ".join(heading for _, heading, _ in columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = []
+        for field, _, spec in columns:
+            value = row.get(field)
+            cells.append("-" if value is None else format(value, spec))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_outputs(out_dir: str, stem: str, header: str, rows: Sequence[dict[str, Any]]) -> None:
+    """JSON (with the header) and CSV of the rows under out_dir; nothing when out_dir is empty."""
+    if not out_dir:
+        return
+    folder = pathlib.Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{stem}.json").write_text(json.dumps({"header": header, "rows": list(rows)}, indent=2))
+    fields = sorted({field for row in rows for field in row})
+    with open(folder / f"{stem}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def compiled_flops(compiled: Any) -> float | None:
+    """FLOPs of one call of a compiled executable, from XLA's cost analysis (None if not reported)."""
+    analysis = compiled.cost_analysis()
+    if isinstance(analysis, list):  # older jax returned one dict per program
+        analysis = analysis[0] if analysis else {}
+    flops = (analysis or {}).get("flops")
+    return float(flops) if flops and flops > 0 else None
+
+
+def device_memory_bytes() -> int | None:
+    stats = jax.devices()[0].memory_stats()
+    return int(stats["bytes_in_use"]) if stats and "bytes_in_use" in stats else None

@@ -1,0 +1,199 @@
+"""Throughput and step time of every architecture at several batch sizes, on whatever device JAX sees.
+
+  python -m benchmarks.throughput [--models=lenet5,cnn_a] [--batch_sizes=32,128,512,2048]
+      [--steps=50] [--out=DIR] [--quick]
+
+Per architecture (its report's config) x batch size:
+- compile_s: ahead-of-time compile of the real on-device epoch (lax.scan over `steps` batches);
+- step_ms p10 / median / p90: the jitted train step called `steps` times after 5 warm-up calls,
+  `block_until_ready` after each (this includes per-call dispatch, which the epoch program avoids);
+- epoch_step_ms and images_per_s: the real epoch program, best of 2 after the compile;
+- eval_images_per_s: the eval program over the test set;
+- train_flops: FLOPs of one train step from XLA's cost analysis of the compiled step, the achieved
+  FLOP/s in the epoch, and the fraction of the device's peak where PEAK_FLOPS knows it;
+- memory_bytes: device memory in use after the run, where the backend reports it (not on CPU);
+- ensemble rows (--ensemble_members): images/s of N vmapped members against N x one member.
+Markdown on stdout (last); JSON and CSV in --out.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import tqdm
+from absl import app, flags
+
+from benchmarks import common
+from fmnist_jax import augment, data, optim, train
+from fmnist_jax.models import build_model
+
+_MODELS = flags.DEFINE_list("models", list(common.ARCHITECTURE_CONFIGS), "Registered architectures to measure.")
+_BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["32", "128", "512", "2048"], "Batch sizes.")
+_STEPS = flags.DEFINE_integer("steps", 50, "Timed steps (and steps per timed epoch).")
+_ENSEMBLE_MEMBERS = flags.DEFINE_list("ensemble_members", ["1", "4", "16"], "Vmapped ensemble sizes (batch 128).")
+_OUT = flags.DEFINE_string("out", "", "Folder for throughput.json and throughput.csv.")
+_QUICK = flags.DEFINE_boolean("quick", False, "Tiny settings for a smoke test: lenet5 and mlp, batch 32, 5 steps.")
+
+# Peak dense float32 FLOP/s of known devices (vendor data sheets; FP32 without tensor cores):
+# H100 SXM 67 TFLOP/s, H200 67 TFLOP/s, A100 19.5 TFLOP/s. CPUs vary too much to list.
+PEAK_FLOPS = {
+    "NVIDIA H100 80GB HBM3": 67e12,
+    "NVIDIA H200": 67e12,
+    "NVIDIA A100-SXM4-80GB": 19.5e12,
+    "NVIDIA A100-SXM4-40GB": 19.5e12,
+}
+WARMUP_STEPS = 5
+
+
+def _setup(config: Any, batch_size: int, steps: int, images: np.ndarray, labels: np.ndarray, members: int = 1):
+    config.batch_size = batch_size
+    model = build_model(config)
+    tx = optim.make_optimizer(config, steps)
+    state = (
+        train.create_train_state(model, tx, 0)
+        if members == 1
+        else train.create_member_states(model, tx, jnp.arange(members))
+    )
+    options = train.TrainOptions(batch_size, augment.spec_from_config(config.augment), config.conv_kernel_l2)
+    count = batch_size * steps
+    repeats = -(-count // len(images))
+    x = jax.device_put(np.tile(images, (repeats, 1, 1))[:count])
+    y = jax.device_put(np.tile(labels, repeats)[:count])
+    return state, options, x, y
+
+
+def time_epoch(epoch_fn: Any, state: Any, x: jax.Array, y: jax.Array) -> tuple[Any, float, float]:
+    """(compiled epoch, compile seconds, best epoch seconds of 2)."""
+    start = time.perf_counter()
+    compiled = jax.jit(epoch_fn).lower(state, x, y).compile()
+    compile_s = time.perf_counter() - start
+    best_s = float("inf")
+    for _ in range(2):
+        start = time.perf_counter()
+        _, metrics = compiled(state, x, y)
+        jax.block_until_ready(metrics)
+        best_s = min(best_s, time.perf_counter() - start)
+    return compiled, compile_s, best_s
+
+
+def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST) -> dict[str, Any]:
+    config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
+    state, options, x, y = _setup(config, batch_size, steps, fmnist.train_images, fmnist.train_labels)
+    _, compile_s, epoch_s = time_epoch(train.make_train_epoch(options), state, x, y)
+
+    step = (
+        jax.jit(train.train_step, static_argnums=4)
+        .lower(state, x[:batch_size], y[:batch_size], jax.random.PRNGKey(0), options)
+        .compile()
+    )
+    flops = common.compiled_flops(step)
+    step_s = []
+    batch_x, batch_y = x[:batch_size], y[:batch_size]
+    for index in range(WARMUP_STEPS + steps):
+        key = jax.random.PRNGKey(index)
+        start = time.perf_counter()
+        state, metrics = step(state, batch_x, batch_y, key)
+        jax.block_until_ready(metrics)
+        step_s.append(time.perf_counter() - start)
+    step_ms = 1e3 * np.asarray(step_s[WARMUP_STEPS:])
+
+    test_x, test_y = jax.device_put(fmnist.test_images), jax.device_put(fmnist.test_labels)
+    evaluate = jax.jit(train.make_evaluate(1000)).lower(state, test_x, test_y).compile()
+    jax.block_until_ready(evaluate(state, test_x, test_y))
+    start = time.perf_counter()
+    jax.block_until_ready(evaluate(state, test_x, test_y))
+    eval_s = time.perf_counter() - start
+
+    device_kind = jax.devices()[0].device_kind
+    achieved = flops * steps / epoch_s if flops else None
+    return {
+        "model": name,
+        "config": common.ARCHITECTURE_CONFIGS[name],
+        "batch_size": batch_size,
+        "compile_s": compile_s,
+        "step_ms_p10": float(np.percentile(step_ms, 10)),
+        "step_ms_median": float(statistics.median(step_ms)),
+        "step_ms_p90": float(np.percentile(step_ms, 90)),
+        "epoch_step_ms": 1e3 * epoch_s / steps,
+        "images_per_s": steps * batch_size / epoch_s,
+        "eval_images_per_s": len(fmnist.test_labels) / eval_s,
+        "train_flops": flops,
+        "achieved_flops_per_s": achieved,
+        "fraction_of_peak": achieved / PEAK_FLOPS[device_kind] if achieved and device_kind in PEAK_FLOPS else None,
+        "memory_bytes": common.device_memory_bytes(),
+    }
+
+
+def measure_ensemble(name: str, members: int, steps: int, fmnist: data.FashionMNIST) -> dict[str, Any]:
+    config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
+    state, options, x, y = _setup(config, 128, steps, fmnist.train_images, fmnist.train_labels, members)
+    _, _, epoch_s = time_epoch(train.over_members(train.make_train_epoch(options), members), state, x, y)
+    return {"model": name, "members": members, "images_per_s": members * steps * 128 / epoch_s}
+
+
+COLUMNS = [
+    ("model", "model", ""),
+    ("batch_size", "batch", "d"),
+    ("compile_s", "compile s", ".1f"),
+    ("step_ms_p10", "step ms p10", ".2f"),
+    ("step_ms_median", "step ms median", ".2f"),
+    ("step_ms_p90", "step ms p90", ".2f"),
+    ("epoch_step_ms", "epoch ms/step", ".2f"),
+    ("images_per_s", "images/s", ",.0f"),
+    ("eval_images_per_s", "eval images/s", ",.0f"),
+    ("train_flops", "MFLOP/step", ".3g"),
+    ("achieved_flops_per_s", "GFLOP/s", ".3g"),
+    ("fraction_of_peak", "of peak", ".1%"),
+    ("memory_bytes", "memory B", ",d"),
+]
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    models = ["lenet5", "mlp"] if _QUICK.value else _MODELS.value
+    batch_sizes = [32] if _QUICK.value else [int(b) for b in _BATCH_SIZES.value]
+    steps = 5 if _QUICK.value else _STEPS.value
+    members_list = [1, 2] if _QUICK.value else [int(n) for n in _ENSEMBLE_MEMBERS.value]
+    fmnist = data.load_fashion_mnist()
+    rows, ensemble_rows = [], []
+    with tqdm.tqdm(
+        total=len(models) * (len(batch_sizes) + len(members_list)), desc="throughput", disable=None
+    ) as progress:
+        for name in models:
+            for batch_size in batch_sizes:
+                rows.append(measure(name, batch_size, steps, fmnist))
+                progress.update()
+            for members in members_list:
+                ensemble_rows.append(measure_ensemble(name, members, steps, fmnist))
+                progress.update()
+    for row in rows:  # display MFLOP and GFLOP/s
+        row["train_flops"] = row["train_flops"] / 1e6 if row["train_flops"] else None
+        row["achieved_flops_per_s"] = row["achieved_flops_per_s"] / 1e9 if row["achieved_flops_per_s"] else None
+    for row in ensemble_rows:
+        single = next(r["images_per_s"] for r in ensemble_rows if r["model"] == row["model"] and r["members"] == 1)
+        row["speedup_vs_sequential"] = row["images_per_s"] / single
+    header = common.machine_header("throughput")
+    common.write_outputs(_OUT.value, "throughput", header, rows + ensemble_rows)
+    print(header + "\n")
+    print(common.markdown_table(rows, COLUMNS))
+    print("\nEnsembles (batch 128): images/s of N vmapped members, and against N x one member\n")
+    print(
+        common.markdown_table(
+            ensemble_rows,
+            [
+                ("model", "model", ""),
+                ("members", "members N", "d"),
+                ("images_per_s", "images/s (all members)", ",.0f"),
+                ("speedup_vs_sequential", "vs N x one member", ".2f"),
+            ],
+        )
+    )
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,47 @@
+"""Benchmark scripts in --quick mode: well-formed tables with positive numbers. No timing assertions."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from benchmarks import common
+from conftest import run_cli
+
+
+def test_flop_count_of_a_dense_layer_is_2mnk():
+    m, n, k = 128, 256, 64
+    compiled = jax.jit(lambda a, b: a @ b).lower(jnp.ones((m, k)), jnp.ones((k, n))).compile()
+    assert common.compiled_flops(compiled) == 2 * m * n * k
+
+
+def test_throughput_quick_writes_a_well_formed_table(tmp_path):
+    result = run_cli("benchmarks.throughput", "--quick", f"--out={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = [line for line in result.stdout.splitlines() if line.startswith("| lenet5 | 32 |")]
+    assert len(table) == 1
+    rows = json.loads((tmp_path / "throughput.json").read_text())["rows"]
+    main_rows = [row for row in rows if "batch_size" in row]
+    assert {row["model"] for row in main_rows} == {"lenet5", "mlp"}
+    for row in main_rows:
+        for field in (
+            "compile_s",
+            "step_ms_median",
+            "epoch_step_ms",
+            "images_per_s",
+            "eval_images_per_s",
+            "train_flops",
+        ):
+            assert row[field] > 0, field
+        assert row["step_ms_p10"] <= row["step_ms_median"] <= row["step_ms_p90"]
+    assert (tmp_path / "throughput.csv").read_text().count("\n") == len(rows) + 1
+
+
+def test_torch_reference_models_match_our_param_counts():
+    pytest.importorskip("torch", reason="PyTorch is not installed (the bench extra)")
+    from benchmarks import torch_reference
+    assert sum(p.numel() for p in torch_reference.lenet5().parameters()) == 61_706
+    assert sum(p.numel() for p in torch_reference.cnn_a().parameters()) == 225_034
