@@ -12,6 +12,7 @@ from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+from absl import logging
 
 from fmnist_jax.errors import CheckpointError
 
@@ -47,20 +48,46 @@ class RunCheckpoints:
 
     @staticmethod
     def _restore(manager: ocp.CheckpointManager, template: Any, what: str) -> tuple[Any, dict[str, Any]] | None:
-        epoch = manager.latest_step()
-        if epoch is None:
-            return None
-        try:
-            restored = manager.restore(
-                epoch, args=ocp.args.Composite(state=ocp.args.StandardRestore(template), record=ocp.args.JsonRestore())
-            )
-        except Exception as e:  # Orbax raises many types for unreadable or mismatched trees.
-            first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        """The newest checkpoint that restores; a broken one is reported in one line and skipped.
+
+        Nothing is deleted: a partial or garbled newest checkpoint stays on disk for inspection.
+        """
+        failures = []
+        for epoch in sorted(manager.all_steps(), reverse=True):
+            try:
+                restored = manager.restore(
+                    epoch,
+                    args=ocp.args.Composite(state=ocp.args.StandardRestore(template), record=ocp.args.JsonRestore()),
+                )
+            except Exception as e:  # Orbax raises many types for unreadable or mismatched trees.
+                first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                failures.append(f"{manager.directory}/{epoch} ({first_line[:160]})")
+                logging.warning(
+                    "%s checkpoint %s/%d cannot be restored, trying an older one: %s",
+                    what,
+                    manager.directory,
+                    epoch,
+                    first_line[:160],
+                )
+                continue
+            return restored["state"], dict(restored["record"])
+        if failures:
             raise CheckpointError(
-                f"{what} checkpoint {manager.directory}/{epoch} cannot be restored for this config "
-                f"({first_line[:200]}): use another --workdir, or delete that checkpoint."
-            ) from None
-        return restored["state"], dict(restored["record"])
+                f"no {what} checkpoint restores for this config: {failures[0]}: use another --workdir, or the "
+                "config that wrote it."
+            )
+        return None
+
+    def latest_record(self) -> dict[str, Any] | None:
+        """The JSON record of the newest readable latest checkpoint, without touching its arrays."""
+        for epoch in sorted(self.latest.all_steps(), reverse=True):
+            try:
+                return dict(
+                    self.latest.restore(epoch, args=ocp.args.Composite(record=ocp.args.JsonRestore()))["record"]
+                )
+            except Exception:  # noqa: BLE001 - an unreadable record: the state restore reports it
+                continue
+        return None
 
     def restore_latest(self, template: Any) -> tuple[Any, dict[str, Any]] | None:
         return self._restore(self.latest, template, "latest")

@@ -30,6 +30,10 @@ def base_config() -> ml_collections.ConfigDict:
     # each member's test numbers, their mean / std / 95 % CI and the ensemble's accuracy.
     c.num_seeds = 1
     c.early_stopping_patience = 0  # epochs without a better val accuracy before stopping; 0 = off
+    # A NaN or Inf loss: stop (keep the last good checkpoint) | skip_step (skip that update; after
+    # max_consecutive_nonfinite_steps in a row the update is applied anyway and the run stops).
+    c.nan_policy = "stop"
+    c.max_consecutive_nonfinite_steps = 10
     c.conv_kernel_l2 = 0.0  # Keras l2(f) kernel regulariser on every conv: f * sum(w**2) added to the loss
 
     # Augmentation on the device, train split only (fmnist_jax/augment.py); zeros = off.

@@ -12,6 +12,7 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 SCHEDULES = ("constant", "piecewise_constant", "cosine")
 WEIGHT_DECAY_MODES = ("coupled", "decoupled")
 DATA_SOURCES = ("idx", "tfds")
+NAN_POLICIES = ("stop", "skip_step")
 
 
 def _choice(config: Any, field: str, choices: tuple[str, ...]) -> None:
@@ -37,10 +38,19 @@ def validate(config: Any) -> None:
     _choice(config, "schedule", SCHEDULES)
     _choice(config, "weight_decay_mode", WEIGHT_DECAY_MODES)
     _choice(config, "data_source", DATA_SOURCES)
+    _choice(config, "nan_policy", NAN_POLICIES)
     _choice(config, "activation", tuple(layers.ACTIVATIONS))
     _choice(config, "kernel_init", tuple(layers.INITIALIZERS))
     _choice(config, "conv_impl", layers.CONV_IMPLS)
-    for field in ("learning_rate", "num_epochs", "batch_size", "eval_batch_size", "checkpoint_keep", "num_seeds"):
+    for field in (
+        "learning_rate",
+        "num_epochs",
+        "batch_size",
+        "eval_batch_size",
+        "checkpoint_keep",
+        "num_seeds",
+        "max_consecutive_nonfinite_steps",
+    ):
         _positive(config, field)
     for field in ("momentum", "weight_decay", "train_limit", "early_stopping_patience", "warmup_epochs"):
         _non_negative(config, field)

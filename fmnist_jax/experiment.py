@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -290,70 +292,132 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
         unit="epoch",
         disable=None,
     )
-    for epoch_index in epochs:
-        start = time.perf_counter()
-        state, train_metrics = train_epoch(state, train_images, train_labels)
-        train_metrics = jax.block_until_ready(train_metrics)
-        epoch_time_s = time.perf_counter() - start
-        start = time.perf_counter()
-        val_metrics = jax.block_until_ready(evaluate(state, val_images, val_labels))
-        val_time_s = time.perf_counter() - start
+    stop_request = _StopRequest()
+    try:
+        for epoch_index in epochs:
+            start = time.perf_counter()
+            state, train_metrics = train_epoch(state, train_images, train_labels)
+            train_metrics = jax.block_until_ready(train_metrics)
+            epoch_time_s = time.perf_counter() - start
+            start = time.perf_counter()
+            val_metrics = jax.block_until_ready(evaluate(state, val_images, val_labels))
+            val_time_s = time.perf_counter() - start
 
-        epoch = epoch_index + 1
-        entry = _epoch_entry(epoch, train_metrics, val_metrics, run.num_seeds)
-        entry.update(
-            learning_rate=float(schedule(epoch * run.steps_per_epoch - 1)),
-            epoch_time_s=epoch_time_s,
-            val_time_s=val_time_s,
-        )
-        if not np.isfinite(entry["train_loss"]):
-            raise UserError(
-                f"training diverged: train_loss is {entry['train_loss']} at epoch {epoch}; the last good checkpoint "
-                "is kept: lower --config.learning_rate."
+            epoch = epoch_index + 1
+            entry = _epoch_entry(epoch, train_metrics, val_metrics, run.num_seeds)
+            entry.update(
+                learning_rate=float(schedule(epoch * run.steps_per_epoch - 1)),
+                epoch_time_s=epoch_time_s,
+                val_time_s=val_time_s,
             )
-        record["history"].append(entry)
-        record["epoch"] = epoch
-        val_accuracy = np.atleast_1d(np.asarray(val_metrics["accuracy"]))
-        # With validation folded into training, val accuracy selects nothing: the last epoch is "best".
-        improved = (
-            np.ones_like(val_accuracy, bool)
-            if config.fold_val_into_train
-            else (val_accuracy > np.asarray(record["best_val_accuracy"]))
-        )
-        for member in np.flatnonzero(improved):
-            record["best_val_accuracy"][member] = float(val_accuracy[member])
-            record["best_epoch"][member] = epoch
-        record["epochs_without_improvement"] = [
-            0 if better else waited + 1
-            for better, waited in zip(improved, record["epochs_without_improvement"], strict=True)
-        ]
-        record["stopped_early"] = bool(
-            patience and min(record["epochs_without_improvement"]) >= patience and epoch < config.num_epochs
-        )
-        if improved.any():
-            member_axis_improved = jax.numpy.asarray(improved if run.num_seeds > 1 else improved[0])
-            best_state = train.keep_improved(member_axis_improved, state, state if best_state is None else best_state)
-        run.checkpoints.save(epoch, state, record, best_state=best_state if improved.any() else None)
-        logging.info(
-            "epoch %d/%d: train_loss %.4f train_accuracy %.4f val_loss %.4f val_accuracy %.4f lr %.3g "
-            "(%.2f s, %.0f images/s)%s",
-            epoch,
-            config.num_epochs,
-            entry["train_loss"],
-            entry["train_accuracy"],
-            entry["val_loss"],
-            entry["val_accuracy"],
-            entry["learning_rate"],
-            epoch_time_s,
-            run.num_seeds * run.steps_per_epoch * config.batch_size / epoch_time_s,
-            f" [mean of {run.num_seeds} members]" if run.num_seeds > 1 else "",
-        )
-        epochs.set_postfix(loss=f"{entry['train_loss']:.3f}", val_acc=f"{entry['val_accuracy']:.4f}")
-        if record["stopped_early"]:
-            logging.info("early stopping: no better val_accuracy for %d epochs", patience)
-            break
-    epochs.close()
+            _check_finite(train_metrics, epoch, run, record)
+            record["history"].append(entry)
+            record["epoch"] = epoch
+            val_accuracy = np.atleast_1d(np.asarray(val_metrics["accuracy"]))
+            # With validation folded into training, val accuracy selects nothing: the last epoch is "best".
+            improved = (
+                np.ones_like(val_accuracy, bool)
+                if config.fold_val_into_train
+                else (val_accuracy > np.asarray(record["best_val_accuracy"]))
+            )
+            for member in np.flatnonzero(improved):
+                record["best_val_accuracy"][member] = float(val_accuracy[member])
+                record["best_epoch"][member] = epoch
+            record["epochs_without_improvement"] = [
+                0 if better else waited + 1
+                for better, waited in zip(improved, record["epochs_without_improvement"], strict=True)
+            ]
+            record["stopped_early"] = bool(
+                patience and min(record["epochs_without_improvement"]) >= patience and epoch < config.num_epochs
+            )
+            if improved.any():
+                member_axis_improved = jax.numpy.asarray(improved if run.num_seeds > 1 else improved[0])
+                best_state = train.keep_improved(
+                    member_axis_improved, state, state if best_state is None else best_state
+                )
+            run.checkpoints.save(epoch, state, record, best_state=best_state if improved.any() else None)
+            logging.info(
+                "epoch %d/%d: train_loss %.4f train_accuracy %.4f val_loss %.4f val_accuracy %.4f lr %.3g "
+                "(%.2f s, %.0f images/s)%s",
+                epoch,
+                config.num_epochs,
+                entry["train_loss"],
+                entry["train_accuracy"],
+                entry["val_loss"],
+                entry["val_accuracy"],
+                entry["learning_rate"],
+                epoch_time_s,
+                run.num_seeds * run.steps_per_epoch * config.batch_size / epoch_time_s,
+                f" [mean of {run.num_seeds} members]" if run.num_seeds > 1 else "",
+            )
+            epochs.set_postfix(loss=f"{entry['train_loss']:.3f}", val_acc=f"{entry['val_accuracy']:.4f}")
+            if record["stopped_early"]:
+                logging.info("early stopping: no better val_accuracy for %d epochs", patience)
+                break
+            if stop_request.signal_name:
+                run.checkpoints.wait()
+                raise Interrupted(
+                    f"stopped by {stop_request.signal_name} after epoch {epoch} of {config.num_epochs}; its "
+                    f"checkpoint is saved in {run.workdir}: run the same command again to resume."
+                )
+    finally:
+        stop_request.restore()
+        epochs.close()
     return record
+
+
+class Interrupted(UserError):
+    """SIGTERM or SIGINT arrived: the epoch in flight finished and was checkpointed."""
+
+
+class _StopRequest:
+    """Turns the first SIGTERM/SIGINT into a request to stop after the current epoch; a second SIGINT
+    interrupts at once (KeyboardInterrupt), as usual."""
+
+    def __init__(self) -> None:
+        self.signal_name = ""
+        self._previous = {}
+        if threading.current_thread() is threading.main_thread():  # handlers can only be set there
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._previous[sig] = signal.signal(sig, self._request)
+
+    def _request(self, signum: int, frame: Any) -> None:
+        if self.signal_name and signum == signal.SIGINT:
+            self.restore()
+            raise KeyboardInterrupt
+        self.signal_name = signal.Signals(signum).name
+        logging.warning("%s received: finishing epoch in flight, then saving and stopping", self.signal_name)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+
+def _check_finite(train_metrics: dict[str, Any], epoch: int, run: Run, record: dict[str, Any]) -> None:
+    """nan_policy=stop: a NaN/Inf loss ends the run naming where, before that epoch is checkpointed."""
+    num_nonfinite = np.atleast_1d(np.asarray(train_metrics["num_nonfinite_steps"]))
+    if not num_nonfinite.any():
+        return
+    first_step = np.atleast_1d(np.asarray(train_metrics["first_nonfinite_step"]))
+    member = int(np.flatnonzero(num_nonfinite)[0])
+    where = (
+        f"step {int(first_step[member])} of epoch {epoch} (global step "
+        f"{(epoch - 1) * run.steps_per_epoch + int(first_step[member])})"
+    )
+    where += f", member {member}" if run.num_seeds > 1 else ""
+    if run.config.nan_policy == "skip_step":
+        logging.warning(
+            "%d step(s) with a NaN/Inf loss were skipped in epoch %d, the first at %s",
+            int(num_nonfinite.sum()),
+            epoch,
+            where,
+        )
+        return
+    raise UserError(
+        f"training diverged: the loss is NaN or Inf at {where}; the last good checkpoint (epoch {record['epoch']}) "
+        "is kept: lower --config.learning_rate, or set --config.nan_policy=skip_step."
+    )
 
 
 def _results(run: Run, record: dict[str, Any], test: dict[str, Any], compile_test_s: float) -> dict[str, Any]:
@@ -411,6 +475,9 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         if config.eval_only:
             return _evaluate_only(run)
         results_path = run.workdir / RESULTS_FILE
+        saved_record = run.checkpoints.latest_record()
+        if saved_record is not None:  # Name a config mismatch before the arrays' shapes disagree.
+            _check_same_run(saved_record["config"], config, run.workdir)
         restored = run.checkpoints.restore_latest(run.state_template)
         if restored is None:
             state, record = run.initial_state, _fresh_record(config)

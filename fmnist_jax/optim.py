@@ -60,4 +60,8 @@ def make_optimizer(config: Any, steps_per_epoch: int) -> optax.GradientTransform
     if config.weight_decay and config.weight_decay_mode == "decoupled":
         parts.append(optax.add_decayed_weights(config.weight_decay))
     parts.append(optax.scale_by_learning_rate(make_schedule(config, steps_per_epoch)))
-    return optax.chain(*parts)
+    chain = optax.chain(*parts)
+    if config.nan_policy == "skip_step":
+        # A step whose gradient holds NaN or Inf leaves params and optimizer state unchanged.
+        return optax.apply_if_finite(chain, max_consecutive_errors=config.max_consecutive_nonfinite_steps)
+    return chain

@@ -123,7 +123,16 @@ def make_train_epoch(options: TrainOptions) -> Callable[[TrainState, jax.Array, 
             return train_step(state, images_u8[indices], labels[indices], step_key, options)
 
         state, per_step = lax.scan(body, state.replace(rng=next_rng), (jnp.arange(num_steps), batch_indices))
-        return state, {"train_loss": per_step["loss"].mean(), "train_accuracy": per_step["accuracy"].mean()}
+        nonfinite = ~jnp.isfinite(per_step["loss"])
+        num_finite = jnp.maximum(1, num_steps - nonfinite.sum())
+        return state, {
+            # Means over the steps whose loss was finite (with nan_policy=skip_step the others were skipped).
+            "train_loss": jnp.where(nonfinite, 0.0, per_step["loss"]).sum() / num_finite,
+            "train_accuracy": jnp.where(nonfinite, 0.0, per_step["accuracy"]).sum() / num_finite,
+            "num_nonfinite_steps": nonfinite.sum(),
+            # The first step (within the epoch) whose loss was NaN or Inf; -1 if none was.
+            "first_nonfinite_step": jnp.where(nonfinite.any(), jnp.argmax(nonfinite), -1),
+        }
 
     return train_epoch
 

@@ -43,5 +43,6 @@ def test_throughput_quick_writes_a_well_formed_table(tmp_path):
 def test_torch_reference_models_match_our_param_counts():
     pytest.importorskip("torch", reason="PyTorch is not installed (the bench extra)")
     from benchmarks import torch_reference
+
     assert sum(p.numel() for p in torch_reference.lenet5().parameters()) == 61_706
     assert sum(p.numel() for p in torch_reference.cnn_a().parameters()) == 225_034

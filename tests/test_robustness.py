@@ -1,0 +1,183 @@
+"""Never lose a run: SIGTERM saves and stops, a garbled latest checkpoint falls back, NaN stops with its step,
+and a wall of bad inputs each gives one line naming the field and the fix."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from conftest import REPO_ROOT, run_cli, small_config
+from fmnist_jax import data, experiment, optim
+from fmnist_jax.errors import UserError
+
+
+def test_sigterm_finishes_the_epoch_saves_and_the_rerun_completes(tmp_path):
+    workdir = tmp_path / "run"
+    args = [
+        sys.executable,
+        "-m",
+        "fmnist_jax.main",
+        "--config=configs/baseline.py",
+        f"--workdir={workdir}",
+        "--config.train_limit=6000",
+        "--config.num_epochs=6",
+    ]
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    process = subprocess.Popen(args, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not (workdir / "checkpoints" / "latest" / "1").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 2, stderr[-2000:]
+    assert "Traceback" not in stderr
+    message = [line for line in stderr.splitlines() if line.startswith("error: stopped by SIGTERM after epoch")]
+    assert len(message) == 1 and "run the same command again to resume" in message[0]
+    stopped_after = int(message[0].split("after epoch ")[1].split()[0])
+    assert stopped_after < 6 and (workdir / "checkpoints" / "latest" / str(stopped_after)).exists()
+    resumed = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming {workdir} from epoch {stopped_after}" in resumed.stderr
+    assert len(json.loads((workdir / "results.json").read_text())["history"]) == 6
+
+
+def test_a_garbled_latest_checkpoint_falls_back_to_the_previous_one(tmp_path):
+    config = small_config("baseline", train_limit=1500, num_epochs=3)
+    straight = experiment.train_and_evaluate(config, str(tmp_path / "straight"))
+    config.num_epochs = 2
+    experiment.train_and_evaluate(config, str(tmp_path / "broken"))
+    latest = tmp_path / "broken" / "checkpoints" / "latest" / "2"
+    for path in latest.rglob("*"):
+        if path.is_file() and path.stat().st_size > 0:
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a half-written save
+    config.num_epochs = 3
+    resumed = experiment.train_and_evaluate(config, str(tmp_path / "broken"))
+    assert [e["val_loss"] for e in resumed["history"]][-2:] == [e["val_loss"] for e in straight["history"]][-2:]
+    assert resumed["test_loss"] == straight["test_loss"]
+    assert latest.exists(), "the broken checkpoint is left for inspection, not deleted"
+
+
+def test_a_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    config = small_config("baseline", train_limit=1500, num_epochs=2, learning_rate=1e9)
+    with pytest.raises(UserError, match=r"the loss is NaN or Inf at step \d+ of epoch 1 .*nan_policy=skip_step"):
+        experiment.train_and_evaluate(config, str(tmp_path))
+    assert not list((tmp_path / "checkpoints" / "latest").glob("1"))
+
+
+def test_skip_step_leaves_params_unchanged_on_a_nan_gradient():
+    config = small_config("baseline", nan_policy="skip_step")
+    tx = optim.make_optimizer(config, steps_per_epoch=10)
+    params = {"w": jnp.ones(3)}
+    opt_state = tx.init(params)
+    updates, opt_state = tx.update({"w": jnp.array([1.0, jnp.nan, 0.0])}, opt_state, params)
+    np.testing.assert_array_equal(optax.apply_updates(params, updates)["w"], params["w"])
+    updates, _ = tx.update({"w": jnp.array([1.0, 1.0, 0.0])}, opt_state, params)
+    assert not np.array_equal(optax.apply_updates(params, updates)["w"], params["w"])
+
+
+@pytest.fixture(scope="module")
+def broken_data_dirs(tmp_path_factory):
+    """Folders with three good files (links to the real ones) and one bad file each."""
+    root = tmp_path_factory.mktemp("bad_data")
+    with gzip.open(f"{data.DEFAULT_DATA_DIR}/t10k-labels-idx1-ubyte.gz") as f:
+        labels = f.read()
+    variants = {
+        "wrong_size": labels[:-10],
+        "wrong_magic": b"\x00\x00\x08\x03" + labels[4:],
+        "bad_checksum": labels[:8] + bytes((b + 1) % 10 for b in labels[8:]),
+    }
+    for name, content in variants.items():
+        folder = root / name
+        folder.mkdir()
+        for stem in data.FILE_SHA256:
+            if stem != "t10k-labels-idx1-ubyte":
+                (folder / f"{stem}.gz").symlink_to(f"{data.DEFAULT_DATA_DIR}/{stem}.gz")
+        (folder / "t10k-labels-idx1-ubyte").write_bytes(content)
+    (root / "empty.py").write_text("")
+    (root / "broken.py").write_text("def get_config(:\n")
+    (root / "a_file").write_text("not a directory")
+    return root
+
+
+BASE = "--config=configs/baseline.py"
+BAD_INPUTS = {
+    "unknown model": ([BASE, "--config.model=resnet999"], "model='resnet999' is unknown"),
+    "unknown optimizer": ([BASE, "--config.optimizer=adamax"], "optimizer='adamax' is unknown"),
+    "unknown schedule": ([BASE, "--config.schedule=linear"], "schedule='linear' is unknown"),
+    "unknown activation": ([BASE, "--config.activation=gelu"], "activation='gelu' is unknown"),
+    "unknown augmentation": ([BASE, "--config.augment.rotate=10"], "config field augment.rotate does not exist"),
+    "negative learning rate": ([BASE, "--config.learning_rate=-0.1"], "learning_rate=-0.1 must be > 0"),
+    "zero learning rate": ([BASE, "--config.learning_rate=0"], "learning_rate=0.0 must be > 0"),
+    "dropout outside [0, 1)": (
+        [BASE, "--config.model_options.dense_dropout=1.5"],
+        "dense_dropout=1.5 must be in [0, 1)",
+    ),
+    "batch size 0": ([BASE, "--config.batch_size=0"], "batch_size=0 must be > 0"),
+    "negative batch size": ([BASE, "--config.batch_size=-32"], "batch_size=-32 must be > 0"),
+    "batch larger than the train set": (
+        [BASE, "--config.train_limit=100", "--config.batch_size=128"],
+        "batch_size=128 is larger than the 90 training examples",
+    ),
+    "zero epochs": ([BASE, "--config.num_epochs=0"], "num_epochs=0 must be > 0"),
+    "negative epochs": ([BASE, "--config.num_epochs=-3"], "num_epochs=-3 must be > 0"),
+    "val_fraction 0": ([BASE, "--config.val_fraction=0"], "val_fraction=0.0 must be in (0, 1)"),
+    "val_fraction above 1": ([BASE, "--config.val_fraction=1.5"], "val_fraction=1.5 must be in (0, 1)"),
+    "missing config file": (
+        ["--config=configs/no_such_config.py"],
+        "config file configs/no_such_config.py does not exist",
+    ),
+    "empty config file": (["--config={root}/empty.py"], "has no attribute 'get_config'"),
+    "broken config file": (["--config={root}/broken.py"], "SyntaxError"),
+    "unknown field override": ([BASE, "--config.learning_rat=0.1"], 'did you mean "learning_rate"'),
+    "wrong type override": ([BASE, "--config.batch_size=abc"], "flag --config.batch_size=abc"),
+    "missing dataset": ([BASE, "--config.data_dir=/nonexistent"], "apt-get install dataset-fashion-mnist"),
+    "dataset file of the wrong size": ([BASE, "--config.data_dir={root}/wrong_size"], "truncated or corrupted"),
+    "wrong IDX magic": ([BASE, "--config.data_dir={root}/wrong_magic"], "IDX magic 00000803, expected 00000801"),
+    "bad checksum": ([BASE, "--config.data_dir={root}/bad_checksum"], "fails its SHA-256 check"),
+    "workdir is a file": ([BASE, "--workdir={root}/a_file"], "is a file, not a directory"),
+    "workdir cannot be created": ([BASE, "--workdir=/proc/fmnist_run"], "cannot be created"),
+    "unknown nan policy": ([BASE, "--config.nan_policy=ignore"], "nan_policy='ignore' is unknown"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_gives_one_line_error(case, tmp_path, broken_data_dirs):
+    args, expected = BAD_INPUTS[case]
+    args = [arg.format(root=broken_data_dirs) for arg in args]
+    if not any(arg.startswith("--workdir") for arg in args):
+        args.append(f"--workdir={tmp_path / 'run'}")
+    result = run_cli("fmnist_jax.main", *args)
+    assert result.returncode == 2, result.stderr[-1000:]
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and expected in error_lines[0], result.stderr[-1000:]
+
+
+def test_a_checkpoint_of_another_model_is_refused_and_kept(tmp_path):
+    workdir = tmp_path / "run"
+    trained = run_cli(
+        "fmnist_jax.main", BASE, f"--workdir={workdir}", "--config.train_limit=1500", "--config.num_epochs=1"
+    )
+    assert trained.returncode == 0, trained.stderr[-1000:]
+    before = sorted(p.relative_to(workdir) for p in pathlib.Path(workdir).rglob("*"))
+    other = run_cli(
+        "fmnist_jax.main",
+        "--config=configs/b_lenet5.py",
+        f"--workdir={workdir}",
+        "--config.train_limit=1500",
+        "--config.num_epochs=2",
+    )
+    assert other.returncode == 2 and "Traceback" not in other.stderr
+    assert "holds a run with" in other.stderr and "use another --workdir" in other.stderr
+    assert sorted(p.relative_to(workdir) for p in pathlib.Path(workdir).rglob("*")) == before
