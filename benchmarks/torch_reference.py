@@ -23,50 +23,12 @@ try:
 except ImportError as e:  # pragma: no cover - optional extra
     raise SystemExit(f"error: benchmarks.torch_reference needs PyTorch ({e}): pip install torch==2.13.0") from None
 
+from benchmarks.torch_models import ARCHITECTURES  # noqa: E402
+
 _MODELS = flags.DEFINE_list("models", ["lenet5", "cnn_a"], "Architectures to time.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 128, "Examples per step.")
 _NUM_STEPS = flags.DEFINE_integer("num_steps", 200, "Timed steps.")
 WARMUP_STEPS = 20
-
-
-def lenet5() -> nn.Module:
-    """Report B's LeNet-5, 61,706 params."""
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5, padding=2),
-        nn.ReLU(),
-        nn.AvgPool2d(2),
-        nn.Conv2d(6, 16, 5),
-        nn.ReLU(),
-        nn.AvgPool2d(2),
-        nn.Flatten(),
-        nn.Linear(400, 120),
-        nn.ReLU(),
-        nn.Linear(120, 84),
-        nn.ReLU(),
-        nn.Linear(84, 10),
-    )
-
-
-def cnn_a() -> nn.Module:
-    """Report A's baseline CNN-A, 225,034 params."""
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Dropout(0.25),
-        nn.Conv2d(32, 64, 3),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Dropout(0.25),
-        nn.Flatten(),
-        nn.Linear(1600, 128),
-        nn.ReLU(),
-        nn.Dropout(0.5),
-        nn.Linear(128, 10),
-    )
-
-
-ARCHITECTURES = {"lenet5": lenet5, "cnn_a": cnn_a}
 
 
 def time_training(name: str, images: torch.Tensor, labels: torch.Tensor, batch_size: int, num_steps: int) -> dict:

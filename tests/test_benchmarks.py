@@ -42,7 +42,18 @@ def test_throughput_quick_writes_a_well_formed_table(tmp_path):
 
 def test_torch_reference_models_match_our_param_counts():
     pytest.importorskip("torch", reason="PyTorch is not installed (the bench extra)")
-    from benchmarks import torch_reference
+    from benchmarks import torch_models
 
-    assert sum(p.numel() for p in torch_reference.lenet5().parameters()) == 61_706
-    assert sum(p.numel() for p in torch_reference.cnn_a().parameters()) == 225_034
+    assert sum(p.numel() for p in torch_models.lenet5().parameters()) == 61_706
+    assert sum(p.numel() for p in torch_models.cnn_a().parameters()) == 225_034
+
+
+def test_compare_runs_both_frameworks_on_a_slice(tmp_path):
+    pytest.importorskip("torch", reason="PyTorch is not installed (the bench extra)")
+    result = run_cli(
+        "benchmarks.compare", "--models=lenet5", "--batch_sizes=64", "--train_limit=640", f"--out={tmp_path}"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (row,) = json.loads((tmp_path / "compare.json").read_text())["rows"]
+    assert row["jax_images_per_s"] > 0 and row["torch_images_per_s"] > 0
+    assert 0.0 <= row["jax_test_accuracy"] <= 1.0 and 0.0 <= row["torch_test_accuracy"] <= 1.0
