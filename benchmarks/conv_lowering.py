@@ -16,6 +16,7 @@ import time
 import jax
 from absl import app, flags
 
+from benchmarks import common
 from fmnist_jax import data, environment, optim, train
 from fmnist_jax.config_base import config_from_file
 from fmnist_jax.models import build_model
@@ -31,17 +32,8 @@ def time_epoch(config, images, labels, repeats: int) -> dict[str, float]:
     steps = images.shape[0] // config.batch_size
     tx = optim.make_optimizer(config, steps)
     state = train.create_train_state(build_model(config), tx, config.seed)
-    start = time.perf_counter()
-    epoch = (
-        jax.jit(train.make_train_epoch(train.TrainOptions(config.batch_size))).lower(state, images, labels).compile()
-    )
-    compile_s = time.perf_counter() - start
-    best_s = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        state, metrics = epoch(state, images, labels)
-        jax.block_until_ready(metrics)
-        best_s = min(best_s, time.perf_counter() - start)
+    epoch_fn = train.make_train_epoch(train.TrainOptions(config.batch_size))
+    compile_s, best_s = common.time_compiled_epoch(epoch_fn, state, images, labels, repeats)
     return {"compile_s": compile_s, "step_ms": 1e3 * best_s / steps, "images_per_s": steps * config.batch_size / best_s}
 
 

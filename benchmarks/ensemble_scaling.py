@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 from absl import app, flags
 
+from benchmarks import common
 from fmnist_jax import augment, data, environment, optim, train
 from fmnist_jax.config_base import config_from_file
 from fmnist_jax.models import build_model
@@ -36,15 +37,7 @@ def time_members(config, num_members: int, images: jax.Array, labels: jax.Array,
     state = train.create_member_states(model, tx, jnp.arange(num_members))
     options = train.TrainOptions(config.batch_size, augment.spec_from_config(config.augment), config.conv_kernel_l2)
     epoch_fn = jax.vmap(train.make_train_epoch(options), in_axes=(0, None, None))
-    start = time.perf_counter()
-    epoch = jax.jit(epoch_fn).lower(state, images, labels).compile()
-    compile_s = time.perf_counter() - start
-    best_s = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        state, metrics = epoch(state, images, labels)
-        jax.block_until_ready(metrics)
-        best_s = min(best_s, time.perf_counter() - start)
+    compile_s, best_s = common.time_compiled_epoch(epoch_fn, state, images, labels, repeats)
     return {"epoch_s": best_s, "compile_s": compile_s, "images_per_s": num_members * steps * config.batch_size / best_s}
 
 

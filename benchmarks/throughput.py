@@ -67,24 +67,10 @@ def _setup(config: Any, batch_size: int, steps: int, images: np.ndarray, labels:
     return state, options, x, y
 
 
-def time_epoch(epoch_fn: Any, state: Any, x: jax.Array, y: jax.Array) -> tuple[Any, float, float]:
-    """(compiled epoch, compile seconds, best epoch seconds of 2)."""
-    start = time.perf_counter()
-    compiled = jax.jit(epoch_fn).lower(state, x, y).compile()
-    compile_s = time.perf_counter() - start
-    best_s = float("inf")
-    for _ in range(2):
-        start = time.perf_counter()
-        _, metrics = compiled(state, x, y)
-        jax.block_until_ready(metrics)
-        best_s = min(best_s, time.perf_counter() - start)
-    return compiled, compile_s, best_s
-
-
 def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST) -> dict[str, Any]:
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
     state, options, x, y = _setup(config, batch_size, steps, fmnist.train_images, fmnist.train_labels)
-    _, compile_s, epoch_s = time_epoch(train.make_train_epoch(options), state, x, y)
+    compile_s, epoch_s = common.time_compiled_epoch(train.make_train_epoch(options), state, x, y, repeats=2)
 
     step = (
         jax.jit(train.train_step, static_argnums=4)
@@ -132,7 +118,9 @@ def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST) -
 def measure_ensemble(name: str, members: int, steps: int, fmnist: data.FashionMNIST) -> dict[str, Any]:
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
     state, options, x, y = _setup(config, 128, steps, fmnist.train_images, fmnist.train_labels, members)
-    _, _, epoch_s = time_epoch(train.over_members(train.make_train_epoch(options), members), state, x, y)
+    _, epoch_s = common.time_compiled_epoch(
+        train.over_members(train.make_train_epoch(options), members), state, x, y, repeats=2
+    )
     return {"model": name, "members": members, "images_per_s": members * steps * 128 / epoch_s}
 
 
