@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 from flax import linen as nn
 
 from fmnist_jax import layers
+
+
+class SeedModel(nn.Module):
+    """The fields every registered model shares (config.activation, kernel_init, conv_impl are applied
+    to them by the registry) and their lookups."""
+
+    num_classes: int = 10
+    activation: str = "relu"
+    kernel_init: str = "glorot_uniform"
+    conv_impl: str = "auto"
+
+    @property
+    def activation_fn(self) -> Callable[[jax.Array], jax.Array]:
+        return layers.ACTIVATIONS[self.activation]
+
+    @property
+    def initializer(self) -> Callable[..., Any]:
+        return layers.INITIALIZERS[self.kernel_init]
 
 
 class MLPHead(nn.Module):

@@ -6,11 +6,12 @@ import jax
 from flax import linen as nn
 
 from fmnist_jax import layers
+from fmnist_jax.models.common import SeedModel
 from fmnist_jax.models.registry import register
 
 
 @register("cnn_a")
-class CNNA(nn.Module):
+class CNNA(SeedModel):
     """conv(32,k1,valid) -> maxpool -> drop -> conv(64,3,valid) -> maxpool -> drop -> flatten
     -> dense(128) -> drop -> dense(10).
 
@@ -21,15 +22,10 @@ class CNNA(nn.Module):
     batch_norm: bool = False
     conv_dropout: float = 0.25
     dense_dropout: float = 0.5
-    num_classes: int = 10
-    activation: str = "relu"
-    kernel_init: str = "glorot_uniform"
-    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        act = layers.ACTIVATIONS[self.activation]
-        init = layers.INITIALIZERS[self.kernel_init]
+        act, init = self.activation_fn, self.initializer
 
         def normalise_and_activate(y: jax.Array) -> jax.Array:
             return act(layers.batch_norm(train)(y) if self.batch_norm else y)

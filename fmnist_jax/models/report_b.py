@@ -8,26 +8,22 @@ import jax
 from flax import linen as nn
 
 from fmnist_jax import layers
-from fmnist_jax.models.common import MLPHead
+from fmnist_jax.models.common import MLPHead, SeedModel
 from fmnist_jax.models.registry import register
 
 
 @register("lenet5")
-class LeNet5(nn.Module):
+class LeNet5(SeedModel):
     """conv(f1,5,same) -> avgpool -> conv(f2,5,valid) -> avgpool -> flatten -> dense(120) -> [drop]
     -> dense(84) -> [drop] -> dense(10)."""
 
     filters: Sequence[int] = (6, 16)
     dense_dropout: float = 0.0
-    num_classes: int = 10
-    activation: str = "relu"
-    kernel_init: str = "torch_default"
-    conv_impl: str = "auto"
+    kernel_init: str = "torch_default"  # PyTorch's default init, as Report B trained it
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        act = layers.ACTIVATIONS[self.activation]
-        init = layers.INITIALIZERS[self.kernel_init]
+        act, init = self.activation_fn, self.initializer
         for features, padding in zip(self.filters, ("SAME", "VALID"), strict=True):
             x = layers.Conv(features, 5, padding, kernel_init=init, conv_impl=self.conv_impl)(x)
             x = layers.AvgPool()(act(x))

@@ -9,11 +9,12 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from fmnist_jax import layers
+from fmnist_jax.models.common import SeedModel
 from fmnist_jax.models.registry import register
 
 
 @register("lenet5_padded")
-class LeNet5Padded(nn.Module):
+class LeNet5Padded(SeedModel):
     """pad 28->32 -> conv(f1,5,valid) -> pool -> conv(f2,5,valid) -> pool -> [conv(16,3,same) -> pool]
     -> conv(120,5,valid) (or dense(120) after the extra conv) -> dense(84) -> dense(10).
 
@@ -25,15 +26,10 @@ class LeNet5Padded(nn.Module):
     extra_conv: bool = False
     pool_dropout: float = 0.0
     output_dropout: float = 0.0
-    num_classes: int = 10
-    activation: str = "relu"
-    kernel_init: str = "glorot_uniform"
-    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        act = layers.ACTIVATIONS[self.activation]
-        init = layers.INITIALIZERS[self.kernel_init]
+        act, init = self.activation_fn, self.initializer
         pool = {"avg": layers.AvgPool, "max": layers.MaxPool}[self.pool]
 
         def conv(features: int, size: int, padding: str, y: jax.Array) -> jax.Array:

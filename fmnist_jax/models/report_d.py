@@ -9,26 +9,21 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from fmnist_jax import layers
-from fmnist_jax.models.common import MLPHead
+from fmnist_jax.models.common import MLPHead, SeedModel
 from fmnist_jax.models.registry import register
 
 
 @register("cnn_d")
-class CNND(nn.Module):
+class CNND(SeedModel):
     """conv(32,5,same) -> maxpool -> conv(64,3,same) -> maxpool -> conv(128,1,same) -> drop(.2)
     -> flatten(6272) -> dense(1024) -> drop(.25) -> dense(32) -> dense(10)."""
 
     conv_dropout: float = 0.2
     dense_dropout: float = 0.25
-    num_classes: int = 10
-    activation: str = "relu"
-    kernel_init: str = "glorot_uniform"
-    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        act = layers.ACTIVATIONS[self.activation]
-        init = layers.INITIALIZERS[self.kernel_init]
+        act, init = self.activation_fn, self.initializer
         for features, size in ((32, 5), (64, 3)):
             x = layers.MaxPool()(
                 act(layers.Conv(features, size, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x))
@@ -79,20 +74,15 @@ class ResidualBlock(nn.Module):
 
 
 @register("resnet_small")
-class ResNetSmall(nn.Module):
+class ResNetSmall(SeedModel):
     """conv(32,5,same) -> maxpool -> res(64) -> maxpool -> res(128) -> flatten -> dense(1024) -> drop(.25)
     -> dense(32) -> dense(10): 11 weight layers, 2 projection skips (chosen layout)."""
 
     dense_dropout: float = 0.25
-    num_classes: int = 10
-    activation: str = "relu"
-    kernel_init: str = "glorot_uniform"
-    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        act = layers.ACTIVATIONS[self.activation]
-        init = layers.INITIALIZERS[self.kernel_init]
+        act, init = self.activation_fn, self.initializer
         x = layers.MaxPool()(act(layers.Conv(32, 5, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x)))
         x = layers.MaxPool()(ResidualBlock(64, self.activation, self.kernel_init, self.conv_impl)(x))
         x = ResidualBlock(128, self.activation, self.kernel_init, self.conv_impl)(x)
@@ -135,19 +125,13 @@ class InceptionBlock(nn.Module):
 
 
 @register("inception_small")
-class InceptionSmall(nn.Module):
+class InceptionSmall(SeedModel):
     """conv(32,3,same) -> maxpool -> conv(64,3,same) -> maxpool -> inception(128; 128->192; 16->32; pool->32)
     -> global average pool -> dense(128) -> dense(10): 323,354 params (chosen widths; report: ~325k)."""
 
-    num_classes: int = 10
-    activation: str = "relu"
-    kernel_init: str = "glorot_uniform"
-    conv_impl: str = "auto"
-
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        act = layers.ACTIVATIONS[self.activation]
-        init = layers.INITIALIZERS[self.kernel_init]
+        act, init = self.activation_fn, self.initializer
         for features in (32, 64):
             x = layers.MaxPool()(act(layers.Conv(features, 3, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x)))
         x = InceptionBlock(128, 128, 192, 16, 32, 32, self.activation, self.kernel_init, self.conv_impl)(x)

@@ -8,11 +8,12 @@ import jax
 from flax import linen as nn
 
 from fmnist_jax import layers
+from fmnist_jax.models.common import SeedModel
 from fmnist_jax.models.registry import register
 
 
 @register("block_cnn")
-class BlockCNN(nn.Module):
+class BlockCNN(SeedModel):
     """For each of `filters`: conv(c,3,same) -> bn -> act -> [maxpool] -> drop(conv_dropout), with no pool
     after the blocks past `pooled_blocks`; then flatten -> dense(dense_width) -> bn -> act -> drop(dense_dropout)
     -> dense(10). cnn4: filters (32, 64, 128), dense 192; cnn5: filters (32, 64, 128, 256), 3 pooled, dense 208."""
@@ -22,15 +23,10 @@ class BlockCNN(nn.Module):
     dense_width: int = 192
     conv_dropout: float = 0.25
     dense_dropout: float = 0.5
-    num_classes: int = 10
-    activation: str = "relu"
-    kernel_init: str = "glorot_uniform"
-    conv_impl: str = "auto"
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
-        act = layers.ACTIVATIONS[self.activation]
-        init = layers.INITIALIZERS[self.kernel_init]
+        act, init = self.activation_fn, self.initializer
         for index, features in enumerate(self.filters):
             x = layers.Conv(features, 3, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x)
             x = act(layers.batch_norm(train)(x))
