@@ -19,7 +19,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.model_options = ml_collections.ConfigDict()
     c.activation = "relu"  # relu | sigmoid | tanh, in every hidden layer
     c.kernel_init = "glorot_uniform"  # glorot_uniform | he_normal | lecun_normal
-    c.conv_impl = "auto"  # auto (im2col on CPU, XLA conv elsewhere) | im2col | xla
+    c.conv_impl = "auto"  # auto (toeplitz/im2col matmuls on CPU, XLA conv elsewhere) | im2col | toeplitz | xla
 
     # Training.
     c.num_epochs = 15

@@ -34,33 +34,53 @@ def test_describe_prints_keras_style_summary():
     assert any("Flatten_0 (Flatten)" in line and "(None, 1600)" in line for line in lines)
 
 
+LOWERINGS = {
+    "im2col": layers.conv_im2col,
+    "toeplitz": layers.conv_toeplitz,  # its own tile choice: im2col for the wide ones below
+    "toeplitz_tile3": lambda x, k, p: layers.conv_toeplitz(x, k, p, tile=3),
+    "toeplitz_tile9": lambda x, k, p: layers.conv_toeplitz(x, k, p, tile=9),
+}
+
+
+@pytest.mark.parametrize("lowering", sorted(LOWERINGS))
 @pytest.mark.parametrize("padding", ["SAME", "VALID"])
-@pytest.mark.parametrize("kernel_size,cin,cout", [(3, 1, 8), (5, 6, 16), (4, 3, 5), (1, 4, 2)])
-def test_im2col_conv_matches_xla_conv(padding, kernel_size, cin, cout):
+@pytest.mark.parametrize("kernel_size,cin,cout", [(3, 1, 8), (5, 6, 16), (3, 3, 5), (1, 4, 2), (5, 1, 40)])
+def test_matmul_conv_lowerings_match_xla_conv(lowering, padding, kernel_size, cin, cout):
+    width = 9 + kernel_size - 1 if padding == "VALID" else 9  # output width 9: tiles of 3 and 9 divide it
     key_x, key_k = jax.random.split(jax.random.PRNGKey(0))
-    x = jax.random.normal(key_x, (2, 11, 9, cin))
+    x = jax.random.normal(key_x, (2, 11, width, cin))
     kernel = jax.random.normal(key_k, (kernel_size, kernel_size, cin, cout))
-    np.testing.assert_allclose(
-        layers.conv_im2col(x, kernel, padding), layers.conv_xla(x, kernel, padding), rtol=1e-4, atol=1e-4
-    )
+    expected = layers.conv_xla(x, kernel, padding)
+    np.testing.assert_allclose(LOWERINGS[lowering](x, kernel, padding), expected, rtol=1e-4, atol=1e-4)
     # 'SAME' follows Keras/TensorFlow: the output keeps the input's size.
     if padding == "SAME":
-        assert layers.conv_im2col(x, kernel, padding).shape == (2, 11, 9, cout)
+        assert expected.shape == (2, 11, 9, cout)
 
 
-def test_conv_gradients_match_between_lowerings():
-    x = jax.random.normal(jax.random.PRNGKey(1), (3, 10, 10, 4))
+@pytest.mark.parametrize("lowering", ["im2col", "toeplitz_tile3"])
+def test_conv_gradients_match_between_lowerings(lowering):
+    x = jax.random.normal(jax.random.PRNGKey(1), (3, 9, 9, 4))
     kernel = jax.random.normal(jax.random.PRNGKey(2), (3, 3, 4, 6))
 
-    def loss(lower, k):
+    def loss(lower, x, k):
         return jnp.sum(jnp.tanh(lower(x, k, "SAME")))
 
-    np.testing.assert_allclose(
-        jax.grad(lambda k: loss(layers.conv_im2col, k))(kernel),
-        jax.grad(lambda k: loss(layers.conv_xla, k))(kernel),
-        rtol=1e-4,
-        atol=1e-4,
-    )
+    for argnum in (0, 1):  # gradients for the input and for the kernel
+        np.testing.assert_allclose(
+            jax.grad(lambda *a: loss(LOWERINGS[lowering], *a), argnums=argnum)(x, kernel),
+            jax.grad(lambda *a: loss(layers.conv_xla, *a), argnums=argnum)(x, kernel),
+            rtol=1e-4,
+            atol=1e-4,
+        )
+
+
+@pytest.mark.parametrize(
+    "out_width,kernel_width,out_channels,expected",
+    [(28, 5, 6, 7), (10, 5, 16, 2), (26, 3, 32, 1), (28, 1, 16, 1), (5, 3, 2, 5)],
+)
+def test_toeplitz_tile_widens_narrow_layers_only(out_width, kernel_width, out_channels, expected):
+    # LeNet-5's convs (6 and 16 filters) get tiles of 7 and 2 columns; 32+ filters and 1x1 kernels stay im2col.
+    assert layers.toeplitz_tile(out_width, kernel_width, out_channels) == expected
 
 
 @pytest.mark.parametrize("side", [26, 13, 11])
@@ -70,12 +90,14 @@ def test_pooling_matches_flax_valid_pooling(side):
     np.testing.assert_allclose(layers.AvgPool().apply({}, x), nn.avg_pool(x, (2, 2), (2, 2)), rtol=1e-6)
 
 
-def test_model_output_is_the_same_for_both_conv_lowerings():
-    config = small_config("variant_bn")
+@pytest.mark.parametrize("name", ["variant_bn", "b_lenet5"])
+def test_model_output_is_the_same_for_every_conv_lowering(name):
+    config = small_config(name)
     x = jax.random.uniform(jax.random.PRNGKey(0), (4, 28, 28, 1))
-    config.conv_impl = "im2col"
-    variables = build_model(config).init(jax.random.PRNGKey(0), x, train=False)
-    out_im2col = build_model(config).apply(variables, x, train=False)
     config.conv_impl = "xla"
+    variables = build_model(config).init(jax.random.PRNGKey(0), x, train=False)
     out_xla = build_model(config).apply(variables, x, train=False)
-    np.testing.assert_allclose(out_im2col, out_xla, rtol=1e-4, atol=1e-5)
+    for impl in ("im2col", "toeplitz"):
+        config.conv_impl = impl
+        out = build_model(config).apply(variables, x, train=False)
+        np.testing.assert_allclose(out, out_xla, rtol=1e-4, atol=1e-5)
