@@ -11,8 +11,9 @@ from typing import Any
 
 import jax
 
-from fmnist_jax import environment
+from fmnist_jax import ensemble, environment, optim, train
 from fmnist_jax.config_base import config_from_file
+from fmnist_jax.models import build_model
 
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
 # One config per registered architecture: the report's own setting of that model.
@@ -30,6 +31,16 @@ ARCHITECTURE_CONFIGS = {
 
 def load_config(name: str) -> Any:
     return config_from_file(CONFIG_DIR / f"{name}.py")
+
+
+def training_setup(config: Any, steps_per_epoch: int, num_members: int = 1) -> tuple[Any, train.TrainState, Any]:
+    """(model, initial state, train options) of config, as a run builds them; num_members seeds
+    from config.seed on a leading members axis when above 1."""
+    config.num_seeds = num_members
+    model = build_model(config)
+    tx = optim.make_optimizer(config, steps_per_epoch)
+    state = ensemble.create_states(model, tx, ensemble.layout_from_config(config))
+    return model, state, train.options_from_config(config)
 
 
 def machine_header(title: str) -> str:

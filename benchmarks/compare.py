@@ -20,8 +20,7 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks import common
-from fmnist_jax import augment, data, optim, train
-from fmnist_jax.models import build_model
+from fmnist_jax import data, train
 
 _MODELS = flags.DEFINE_list("models", ["lenet5", "cnn_a"], "Architectures with a PyTorch twin.")
 _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["32", "128"], "Batch sizes.")
@@ -34,8 +33,8 @@ def run_jax(name: str, batch_size: int, epochs: int, fmnist: data.FashionMNIST, 
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
     images, labels = jax.device_put(fmnist.train_images[:limit]), jax.device_put(fmnist.train_labels[:limit])
     steps = limit // batch_size
-    state = train.create_train_state(build_model(config), optim.make_optimizer(config, steps), 0)
-    options = train.TrainOptions(batch_size, augment.spec_from_config(config.augment), config.conv_kernel_l2)
+    config.batch_size = batch_size
+    model, state, options = common.training_setup(config, steps)
     start = time.perf_counter()
     epoch = jax.jit(train.make_train_epoch(options)).lower(state, images, labels).compile()
     compile_s = time.perf_counter() - start
@@ -44,7 +43,9 @@ def run_jax(name: str, batch_size: int, epochs: int, fmnist: data.FashionMNIST, 
         state, metrics = epoch(state, images, labels)
     jax.block_until_ready(metrics)
     train_s = time.perf_counter() - start
-    test = train.make_evaluate(1000)(state, jax.device_put(fmnist.test_images), jax.device_put(fmnist.test_labels))
+    evaluate = train.make_evaluate(model.apply, 1000)
+    test_images, test_labels = jax.device_put(fmnist.test_images), jax.device_put(fmnist.test_labels)
+    test = evaluate(train.model_variables(state), test_images, test_labels)
     return {
         "images_per_s": epochs * steps * batch_size / train_s,
         "compile_s": compile_s,

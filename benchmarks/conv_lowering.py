@@ -17,9 +17,8 @@ import jax
 from absl import app, flags
 
 from benchmarks import common
-from fmnist_jax import data, environment, optim, train
+from fmnist_jax import data, environment, train
 from fmnist_jax.config_base import config_from_file
-from fmnist_jax.models import build_model
 
 _CONFIGS = flags.DEFINE_list("configs", ["baseline", "variant_bn"], "Config names in configs/.")
 _NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 6400, "Training examples per timed epoch.")
@@ -30,9 +29,8 @@ CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
 def time_epoch(config, images, labels, repeats: int) -> dict[str, float]:
     """Compiles and times the real train epoch; returns compile_s, step_ms and images_per_s."""
     steps = images.shape[0] // config.batch_size
-    tx = optim.make_optimizer(config, steps)
-    state = train.create_train_state(build_model(config), tx, config.seed)
-    epoch_fn = train.make_train_epoch(train.TrainOptions(config.batch_size))
+    _, state, options = common.training_setup(config, steps)
+    epoch_fn = train.make_train_epoch(options)
     compile_s, best_s = common.time_compiled_epoch(epoch_fn, state, images, labels, repeats)
     return {"compile_s": compile_s, "step_ms": 1e3 * best_s / steps, "images_per_s": steps * config.batch_size / best_s}
 
@@ -51,7 +49,7 @@ def main(argv: list[str]) -> None:
     print("|---|---|---|---|---|---|")
     for name in _CONFIGS.value:
         config = config_from_file(CONFIG_DIR / f"{name}.py")
-        for impl in ("im2col", "xla"):
+        for impl in ("toeplitz", "im2col", "xla"):
             config.conv_impl = impl
             r = time_epoch(config, images, labels, _REPEATS.value)
             print(

@@ -15,13 +15,11 @@ import pathlib
 import time
 
 import jax
-import jax.numpy as jnp
 from absl import app, flags
 
 from benchmarks import common
-from fmnist_jax import augment, data, environment, optim, train
+from fmnist_jax import data, ensemble, environment, train
 from fmnist_jax.config_base import config_from_file
-from fmnist_jax.models import build_model
 
 _CONFIGS = flags.DEFINE_list("configs", ["b_lenet5", "e_cnn5"], "Config names in configs/.")
 _MEMBERS = flags.DEFINE_list("members", ["1", "4", "8", "16"], "Ensemble sizes to time.")
@@ -32,11 +30,8 @@ CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
 
 def time_members(config, num_members: int, images: jax.Array, labels: jax.Array, repeats: int) -> dict[str, float]:
     steps = images.shape[0] // config.batch_size
-    tx = optim.make_optimizer(config, steps)
-    model = build_model(config)
-    state = train.create_member_states(model, tx, jnp.arange(num_members))
-    options = train.TrainOptions(config.batch_size, augment.spec_from_config(config.augment), config.conv_kernel_l2)
-    epoch_fn = jax.vmap(train.make_train_epoch(options), in_axes=(0, None, None))
+    _, state, options = common.training_setup(config, steps, num_members)
+    epoch_fn = ensemble.over_members(train.make_train_epoch(options), num_members)
     compile_s, best_s = common.time_compiled_epoch(epoch_fn, state, images, labels, repeats)
     return {"epoch_s": best_s, "compile_s": compile_s, "images_per_s": num_members * steps * config.batch_size / best_s}
 

@@ -23,14 +23,12 @@ import time
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import tqdm
 from absl import app, flags
 
 from benchmarks import common
-from fmnist_jax import augment, data, optim, train
-from fmnist_jax.models import build_model
+from fmnist_jax import data, ensemble, train
 
 _MODELS = flags.DEFINE_list("models", list(common.ARCHITECTURE_CONFIGS), "Registered architectures to measure.")
 _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["32", "128", "512", "2048"], "Batch sizes.")
@@ -52,24 +50,17 @@ WARMUP_STEPS = 5
 
 def _setup(config: Any, batch_size: int, steps: int, images: np.ndarray, labels: np.ndarray, members: int = 1):
     config.batch_size = batch_size
-    model = build_model(config)
-    tx = optim.make_optimizer(config, steps)
-    state = (
-        train.create_train_state(model, tx, 0)
-        if members == 1
-        else train.create_member_states(model, tx, jnp.arange(members))
-    )
-    options = train.TrainOptions(batch_size, augment.spec_from_config(config.augment), config.conv_kernel_l2)
+    model, state, options = common.training_setup(config, steps, members)
     count = batch_size * steps
     repeats = -(-count // len(images))
     x = jax.device_put(np.tile(images, (repeats, 1, 1))[:count])
     y = jax.device_put(np.tile(labels, repeats)[:count])
-    return state, options, x, y
+    return model, state, options, x, y
 
 
 def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST) -> dict[str, Any]:
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
-    state, options, x, y = _setup(config, batch_size, steps, fmnist.train_images, fmnist.train_labels)
+    model, state, options, x, y = _setup(config, batch_size, steps, fmnist.train_images, fmnist.train_labels)
     compile_s, epoch_s = common.time_compiled_epoch(train.make_train_epoch(options), state, x, y, repeats=2)
 
     step = (
@@ -89,10 +80,11 @@ def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST) -
     step_ms = 1e3 * np.asarray(step_s[WARMUP_STEPS:])
 
     test_x, test_y = jax.device_put(fmnist.test_images), jax.device_put(fmnist.test_labels)
-    evaluate = jax.jit(train.make_evaluate(1000)).lower(state, test_x, test_y).compile()
-    jax.block_until_ready(evaluate(state, test_x, test_y))
+    variables = train.model_variables(state)
+    evaluate = jax.jit(train.make_evaluate(model.apply, 1000)).lower(variables, test_x, test_y).compile()
+    jax.block_until_ready(evaluate(variables, test_x, test_y))
     start = time.perf_counter()
-    jax.block_until_ready(evaluate(state, test_x, test_y))
+    jax.block_until_ready(evaluate(variables, test_x, test_y))
     eval_s = time.perf_counter() - start
 
     device_kind = jax.devices()[0].device_kind
@@ -117,9 +109,9 @@ def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST) -
 
 def measure_ensemble(name: str, members: int, steps: int, fmnist: data.FashionMNIST) -> dict[str, Any]:
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
-    state, options, x, y = _setup(config, 128, steps, fmnist.train_images, fmnist.train_labels, members)
+    _, state, options, x, y = _setup(config, 128, steps, fmnist.train_images, fmnist.train_labels, members)
     _, epoch_s = common.time_compiled_epoch(
-        train.over_members(train.make_train_epoch(options), members), state, x, y, repeats=2
+        ensemble.over_members(train.make_train_epoch(options), members), state, x, y, repeats=2
     )
     return {"model": name, "members": members, "images_per_s": members * steps * 128 / epoch_s}
 

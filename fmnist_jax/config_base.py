@@ -35,6 +35,17 @@ def base_config() -> ml_collections.ConfigDict:
     c.nan_policy = "stop"
     c.max_consecutive_nonfinite_steps = 10
     c.conv_kernel_l2 = 0.0  # Keras l2(f) kernel regulariser on every conv: f * sum(w**2) added to the loss
+    c.label_smoothing = 0.0  # cross-entropy against (1 - s) * one_hot + s / 10 in training (the reported loss too)
+    # Hyperparameter sweep as a vmapped axis: every combination of these values (empty: the single
+    # value of the field above) times num_seeds members, trained by one program, e.g.
+    # --config.sweep.learning_rate=1e-4,3e-4,1e-3. results.json reports every point and picks the
+    # best by validation accuracy (never by test).
+    c.sweep = ml_collections.ConfigDict()
+    c.sweep.learning_rate = ()
+    c.sweep.weight_decay = ()
+    # Devices: none (one device) | data (each batch split over all devices, params replicated, the
+    # compiler reduces the gradients) | members (the members axis split over all devices).
+    c.parallel = "none"
 
     # Augmentation on the device, train split only (fmnist_jax/augment.py); zeros = off.
     c.augment = ml_collections.ConfigDict()
@@ -50,11 +61,12 @@ def base_config() -> ml_collections.ConfigDict:
     c.optimizer = "adam"  # adam | sgd | rmsprop
     c.learning_rate = 1e-3  # peak learning rate
     c.momentum = 0.0  # sgd: heavy-ball momentum; rmsprop: momentum
-    c.schedule = "constant"  # constant | piecewise_constant | cosine
+    c.nesterov = False  # sgd with momentum: Nesterov's variant
+    c.schedule = "constant"  # constant | piecewise_constant | cosine | one_cycle
     c.decay_every_epochs = 5  # piecewise_constant: multiply by decay_factor every this many epochs
     c.decay_factor = 0.5
-    c.warmup_epochs = 0  # cosine: linear warm-up from 0 before the decay
-    c.cosine_final_fraction = 0.0  # cosine: final lr as a fraction of the peak
+    c.warmup_epochs = 0.0  # cosine, one_cycle: linear warm-up from 0 to the peak over this many epochs
+    c.final_lr_fraction = 0.0  # cosine, one_cycle: the last step's lr as a fraction of the peak
     c.weight_decay = 0.0
     c.weight_decay_mode = "coupled"  # coupled: L2 added to the gradient | decoupled (AdamW-style)
 
@@ -74,10 +86,12 @@ def base_config() -> ml_collections.ConfigDict:
 
     # Evaluation extras.
     c.feature_map_images = ()  # test-set indices whose conv/pool activations are saved as PNG grids
+    c.test_time_flip = False  # evaluate on the mean of the logits of each image and its mirror image
 
     # Run control.
     c.eval_only = False  # restore the best checkpoint and evaluate it on the test set
-    c.checkpoint_keep = 2  # latest checkpoints kept (the best one is kept separately)
+    c.checkpoint_keep = 2  # epochs whose checkpoints are kept (each holds the state, the best model so far, the record)
+    c.tensorboard = True  # TensorBoard event files of every epoch's metrics in workdir/tensorboard
 
     # Where the config comes from and what the report measured (accuracies as fractions).
     c.reference = ml_collections.ConfigDict()

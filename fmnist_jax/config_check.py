@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fmnist_jax import augment, layers
+from fmnist_jax import augment, layers, parallel
 from fmnist_jax.errors import ConfigError
 from fmnist_jax.models import build_model
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
-SCHEDULES = ("constant", "piecewise_constant", "cosine")
+SCHEDULES = ("constant", "piecewise_constant", "cosine", "one_cycle")
 WEIGHT_DECAY_MODES = ("coupled", "decoupled")
 DATA_SOURCES = ("idx", "tfds")
 NAN_POLICIES = ("stop", "skip_step")
@@ -32,6 +32,19 @@ def _non_negative(config: Any, field: str) -> None:
         raise ConfigError(f"config field {field}={config[field]!r} must be >= 0: set --config.{field} to 0 or more.")
 
 
+def _check_sweep(config: Any) -> None:
+    for field, lowest in (("learning_rate", "> 0"), ("weight_decay", ">= 0")):
+        values = config.sweep[field]
+        bad = [v for v in values if not (v > 0 if lowest == "> 0" else v >= 0)]
+        if bad:
+            raise ConfigError(
+                f"config field sweep.{field} holds {bad[0]!r}: every value must be {lowest}, "
+                f"e.g. --config.sweep.{field}=1e-4,3e-4,1e-3."
+            )
+        if len(set(values)) != len(values):
+            raise ConfigError(f"config field sweep.{field}={tuple(values)} repeats a value: list each once.")
+
+
 def validate(config: Any) -> None:
     """Raises ConfigError for the first field whose value the engine cannot use."""
     _choice(config, "optimizer", OPTIMIZERS)
@@ -42,6 +55,7 @@ def validate(config: Any) -> None:
     _choice(config, "activation", tuple(layers.ACTIVATIONS))
     _choice(config, "kernel_init", tuple(layers.INITIALIZERS))
     _choice(config, "conv_impl", layers.CONV_IMPLS)
+    _choice(config, "parallel", parallel.MODES)
     for field in (
         "learning_rate",
         "num_epochs",
@@ -52,8 +66,18 @@ def validate(config: Any) -> None:
         "max_consecutive_nonfinite_steps",
     ):
         _positive(config, field)
-    for field in ("momentum", "weight_decay", "train_limit", "early_stopping_patience", "warmup_epochs"):
+    for field in (
+        "momentum",
+        "weight_decay",
+        "train_limit",
+        "early_stopping_patience",
+        "warmup_epochs",
+        "final_lr_fraction",
+    ):
         _non_negative(config, field)
+    if not 0.0 <= config.label_smoothing < 1.0:
+        raise ConfigError(f"config field label_smoothing={config.label_smoothing!r} must be in [0, 1).")
+    _check_sweep(config)
     if config.schedule == "piecewise_constant":
         _positive(config, "decay_every_epochs")
         _positive(config, "decay_factor")

@@ -1,4 +1,11 @@
-"""train_and_evaluate(config, workdir): a whole run with checkpoints, resume and results.json."""
+"""train_and_evaluate(config, workdir): a whole run with checkpoints, resume and results.json.
+
+A run trains its members (ensemble.py: seeds x sweep points; usually one) with one compiled epoch
+program, evaluates them on the validation split after every epoch, keeps each member's best model
+by validation accuracy, checkpoints everything every epoch, and finally evaluates the best models
+on the test set. Killed at any moment and started again with the same command, it continues from
+its last checkpoint and ends with the same results as an uninterrupted run.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from fmnist_jax import augment, checkpoints, config_check, data, environment, layers, optim, train
+from fmnist_jax import checkpoints, config_check, data, ensemble, environment, events, layers, optim, parallel, train
 from fmnist_jax import metrics as evaluation
 from fmnist_jax import report as plots
 from fmnist_jax.errors import CheckpointError, UserError
@@ -37,6 +44,9 @@ RESUMABLE_FIELD_CHANGES = frozenset(
         "conv_impl",
         "feature_map_images",
         "reference",
+        "parallel",
+        "tensorboard",
+        "test_time_flip",
     }
 )
 
@@ -56,7 +66,9 @@ def prepare_workdir(workdir: str) -> pathlib.Path:
 
 
 def write_json(path: pathlib.Path, payload: dict[str, Any]) -> None:
-    """Writes atomically: a reader never sees half a file, a crash never leaves one."""
+    """Writes atomically (a reader never sees half a file, a crash never leaves one); process 0 only."""
+    if not parallel.is_primary():
+        return
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=False))
     tmp.replace(path)
@@ -81,15 +93,11 @@ def _timed_compile(fn: Callable[..., Any], *args: Any, donate: bool = False) -> 
     return compiled, time.perf_counter() - start
 
 
-def _host_metrics(metrics: dict[str, jax.Array]) -> dict[str, float]:
-    return {name: float(value) for name, value in metrics.items() if np.ndim(value) == 0}
-
-
 class Run:
-    """What every run needs: the config, the model, its initial state and the checkpoints.
+    """What every run needs: the config, the data, the members, the model and its initial state.
 
-    With config.num_seeds = N > 1 the state has a leading members axis: N independent models
-    (member k seeded with config.seed + k) trained by one vmapped program.
+    With several members (num_seeds > 1 or a sweep) the state has a leading members axis,
+    trained by one vmapped program.
     """
 
     def __init__(self, config: Any, workdir: str):
@@ -112,60 +120,73 @@ class Run:
                 "lower --config.batch_size."
             )
         self.steps_per_epoch = num_train // config.batch_size
-        self.train_options = train.TrainOptions(
+        self.layout = ensemble.layout_from_config(config)
+        self.num_members = self.layout.num_members
+        self.placement = parallel.make_placement(
+            config.parallel,
+            num_members=self.num_members,
             batch_size=config.batch_size,
-            augment=augment.spec_from_config(config.augment),
-            conv_kernel_l2=config.conv_kernel_l2,
+            eval_batch_size=config.eval_batch_size,
         )
+        self.train_options = train.options_from_config(config, self.placement.batch_sharding)
         self.model = build_model(config)
         self.tx = optim.make_optimizer(config, self.steps_per_epoch)
-        self.num_seeds = config.num_seeds
-        if self.num_seeds == 1:
-            self.initial_state = train.create_train_state(self.model, self.tx, config.seed)
-        else:
-            seeds = config.seed + jax.numpy.arange(self.num_seeds)
-            self.initial_state = train.create_member_states(self.model, self.tx, seeds)
-        self.num_params = train.count_params(self.initial_state.params) // self.num_seeds
-        self.num_batch_stats = train.count_params(self.initial_state.batch_stats) // self.num_seeds
+        state = ensemble.create_states(self.model, self.tx, self.layout)
+        self.num_params = train.count_params(state.params) // self.num_members
+        self.num_batch_stats = train.count_params(state.batch_stats) // self.num_members
+        self.initial_state = self.placement.put(state, member_axis=self.num_members > 1)
         # Restores need shapes, dtypes and shardings only; the initial state itself is donated to training.
         self.state_template = checkpoints.abstract_like(self.initial_state)
+        self.best_template = checkpoints.abstract_like(train.model_variables(self.initial_state))
         self.checkpoints = checkpoints.RunCheckpoints(self.workdir, config.checkpoint_keep)
 
-    def compile_evaluate(self, state: train.TrainState, images: jax.Array, labels: jax.Array) -> tuple[Any, float]:
-        evaluate = train.over_members(train.make_evaluate(self.config.eval_batch_size), self.num_seeds)
-        return _timed_compile(evaluate, state, images, labels)
+    def put_split(self, images: np.ndarray, labels: np.ndarray) -> tuple[jax.Array, jax.Array]:
+        """A split on the device(s), once, as uint8: replicated on every device of the mesh."""
+        return self.placement.put(images), self.placement.put(labels)
+
+    def compile_evaluate(self, variables: Any, images: jax.Array, labels: jax.Array) -> tuple[Any, float]:
+        evaluate = train.make_evaluate(
+            self.model.apply,
+            self.config.eval_batch_size,
+            test_time_flip=self.config.test_time_flip,
+            batch_sharding=self.placement.batch_sharding,
+        )
+        return _timed_compile(ensemble.over_members(evaluate, self.num_members), variables, images, labels)
 
     def evaluate_best_on_test(self) -> tuple[dict[str, Any], dict[str, Any], float]:
-        """Restores the best checkpoint and evaluates it on the test set: (test results, record, compile s).
+        """Restores the best models and evaluates them on the test set: (test results, record, compile s).
 
         The results hold test_loss, test_accuracy and test_metrics (confusion matrix, per-class
         precision / recall / F1, ROC AUC); with several members also each member's numbers, their
-        mean, std and 95 % CI, and the ensemble's accuracy by mean probability and by majority vote
-        (test_metrics then describe the mean-probability ensemble). Plots go to the workdir.
+        mean, std and 95 % CI, and the ensemble's accuracy (test_metrics then describe the
+        mean-probability ensemble); with a sweep, all that per sweep point. Plots go to the workdir.
         """
-        restored = self.checkpoints.restore_best(self.state_template)
+        restored = self.checkpoints.restore_best(self.best_template)
         if restored is None:
             raise CheckpointError(
-                f"workdir {self.workdir} has no best checkpoint to evaluate: train first (without eval_only)."
+                f"workdir {self.workdir} has no checkpoint to evaluate: train first (without eval_only)."
             )
-        state, record = restored
-        record = _per_member_record(record)
-        test_images = jax.device_put(self.splits.test_images)
-        test_labels = jax.device_put(self.splits.test_labels)
-        evaluate, compile_s = self.compile_evaluate(state, test_images, test_labels)
-        metrics = evaluate(state, test_images, test_labels)
-        labels = self.splits.test_labels
-        logits = np.asarray(metrics["logits"])
-        if self.num_seeds == 1:
-            results = {"test_loss": float(metrics["loss"]), "test_accuracy": float(metrics["accuracy"])}
-            report_logits = logits
+        best, record = restored
+        test_images, test_labels = self.put_split(self.splits.test_images, self.splits.test_labels)
+        evaluate, compile_s = self.compile_evaluate(best, test_images, test_labels)
+        metrics = parallel.to_host(evaluate(best, test_images, test_labels))
+        results, report_logits = test_results(
+            self.layout, metrics, self.splits.test_labels, record["best_val_accuracy"]
+        )
+        results["test_metrics"] = evaluation.evaluation_metrics(
+            self.splits.test_labels, report_logits, data.CLASS_NAMES
+        )
+        if parallel.is_primary():
+            self.plot_test_results(results, record, best)
+        return results, record, compile_s
+
+    def plot_test_results(self, results: dict[str, Any], record: dict[str, Any], best: Any) -> None:
+        if self.num_members == 1:
+            what = f"best epoch {record['best_epoch'][0]}"
+        elif self.layout.is_sweep:
+            what = f"best sweep point {results['best_sweep_point']}"
         else:
-            results = _ensemble_test_results(
-                np.asarray(metrics["loss"]), np.asarray(metrics["accuracy"]), logits, labels
-            )
-            report_logits = np.log(evaluation.ensemble_predictions(logits)[0])
-        results["test_metrics"] = evaluation.evaluation_metrics(labels, report_logits, data.CLASS_NAMES)
-        what = "ensemble (mean probability)" if self.num_seeds > 1 else f"best epoch {record['best_epoch'][0]}"
+            what = "ensemble (mean probability)"
         title = f"{self.config.model} ({self.workdir.name}), {what}, test accuracy {results['test_accuracy']:.4f}"
         plots.plot_confusion_matrix(
             np.asarray(results["test_metrics"]["confusion_matrix"]),
@@ -174,16 +195,15 @@ class Run:
             title,
         )
         if self.config.feature_map_images:
-            first_member = state if self.num_seeds == 1 else jax.tree_util.tree_map(lambda x: x[0], state)
-            self.save_feature_maps(first_member)
-        return results, record, compile_s
+            first_member = best if self.num_members == 1 else jax.tree_util.tree_map(lambda x: x[0], best)
+            self.save_feature_maps(parallel.to_host(first_member))
 
-    def save_feature_maps(self, state: train.TrainState) -> None:
+    def save_feature_maps(self, variables: Any) -> None:
         """Activations of every conv and pool layer for the chosen test images, one PNG each."""
         for index in self.config.feature_map_images:
             image = self.splits.test_images[index]
-            _, captured = state.apply_fn(
-                {"params": state.params, "batch_stats": state.batch_stats},
+            _, captured = self.model.apply(
+                variables,
                 train.to_model_input(image[None]),
                 train=False,
                 capture_intermediates=lambda module, _: isinstance(module, layers.FEATURE_MAP_LAYERS),
@@ -197,54 +217,68 @@ class Run:
             )
 
 
-def _ensemble_test_results(
-    member_loss: np.ndarray, member_accuracy: np.ndarray, member_logits: np.ndarray, labels: np.ndarray
-) -> dict[str, Any]:
-    """Per-member test numbers, their mean / std / 95 % CI, and the ensemble's own accuracy and loss."""
-    accuracy = evaluation.mean_std_ci95(member_accuracy)
-    mean_probability, vote = evaluation.ensemble_predictions(member_logits)
-    true_class_probability = mean_probability[np.arange(len(labels)), labels]
-    return {
-        "test_loss": float(member_loss.mean()),
-        "test_accuracy": accuracy["mean"],
-        "test_loss_per_seed": member_loss.tolist(),
-        "test_accuracy_per_seed": member_accuracy.tolist(),
-        "test_accuracy_mean": accuracy["mean"],
-        "test_accuracy_std": accuracy["std"],
-        "test_accuracy_ci95": accuracy["ci95"],
-        "ensemble_test_accuracy_mean_prob": float((mean_probability.argmax(axis=-1) == labels).mean()),
-        "ensemble_test_loss_mean_prob": float(-np.log(np.maximum(true_class_probability, 1e-12)).mean()),
-        "ensemble_test_accuracy_vote": float((vote == labels).mean()),
+def test_results(
+    layout: ensemble.MemberLayout, metrics: dict[str, np.ndarray], labels: np.ndarray, best_val_accuracy: list[float]
+) -> tuple[dict[str, Any], np.ndarray]:
+    """The test numbers of a run's members, and the logits its report (confusion matrix, ...) describes.
+
+    One member: its loss and accuracy. An ensemble: each member's numbers, their mean / std / CI and
+    the ensemble's (ensemble.member_test_results). A sweep: that for every point, the point with
+    the best mean validation accuracy chosen, and its numbers at the top level.
+    """
+    loss, accuracy, logits = (np.atleast_1d(metrics[name]) for name in ("loss", "accuracy", "logits"))
+    logits = logits.reshape(layout.num_members, len(labels), -1)
+
+    def group(members: slice) -> tuple[dict[str, Any], np.ndarray]:
+        if layout.num_seeds == 1:
+            return {"test_loss": float(loss[members][0]), "test_accuracy": float(accuracy[members][0])}, logits[
+                members
+            ][0]
+        numbers, mean_probability = ensemble.member_test_results(
+            loss[members], accuracy[members], logits[members], labels
+        )
+        return numbers, np.log(np.maximum(mean_probability, 1e-30))
+
+    if not layout.is_sweep:
+        return group(slice(None))
+    points = []
+    for point in range(layout.num_points):
+        members = layout.point_members(point)
+        numbers, _ = group(members)
+        val = np.asarray(best_val_accuracy)[members]
+        points.append({**layout.point_hyperparams(point), "best_val_accuracy_mean": float(val.mean()), **numbers})
+    best = ensemble.best_point(layout, best_val_accuracy)
+    best_numbers, report_logits = group(layout.point_members(best))
+    results = {
+        **best_numbers,
+        "best_sweep_point": best,
+        "best_hyperparams": layout.point_hyperparams(best),
+        "sweep_points": points,
+        "test_loss_per_member": loss.tolist(),
+        "test_accuracy_per_member": accuracy.tolist(),
     }
+    return results, report_logits
 
 
-def _fresh_record(config: Any) -> dict[str, Any]:
-    """The run's progress, saved with every checkpoint; per-member lists have one entry per seed."""
+def _fresh_record(config: Any, num_members: int) -> dict[str, Any]:
+    """The run's progress, saved with every checkpoint; per-member lists have one entry per member."""
     return {
         "epoch": 0,
         "history": [],
-        "best_val_accuracy": [-1.0] * config.num_seeds,
-        "best_epoch": [0] * config.num_seeds,
-        "epochs_without_improvement": [0] * config.num_seeds,
+        "best_val_accuracy": [-1.0] * num_members,
+        "best_epoch": [0] * num_members,
+        "epochs_without_improvement": [0] * num_members,
         "stopped_early": False,
         "compile_time_train_s": 0.0,
         "config": config.to_dict(),
     }
 
 
-def _per_member_record(record: dict[str, Any]) -> dict[str, Any]:
-    """Records written before ensembles held scalars where there are now per-member lists."""
-    for field in ("best_val_accuracy", "best_epoch", "epochs_without_improvement"):
-        if not isinstance(record[field], list):
-            record[field] = [record[field]]
-    return record
-
-
 def _is_finished(record: dict[str, Any], config: Any) -> bool:
     return record["stopped_early"] or record["epoch"] >= config.num_epochs
 
 
-def _epoch_entry(epoch: int, train_metrics: dict[str, Any], val_metrics: dict[str, Any], num_seeds: int) -> dict:
+def _epoch_entry(epoch: int, train_metrics: dict[str, Any], val_metrics: dict[str, Any], num_members: int) -> dict:
     """One history entry: means over members, plus each member's value when there are several."""
     values = {
         "train_loss": np.asarray(train_metrics["train_loss"]),
@@ -253,36 +287,55 @@ def _epoch_entry(epoch: int, train_metrics: dict[str, Any], val_metrics: dict[st
         "val_accuracy": np.asarray(val_metrics["accuracy"]),
     }
     entry: dict[str, Any] = {"epoch": epoch, **{name: float(value.mean()) for name, value in values.items()}}
-    if num_seeds > 1:
-        entry.update({f"{name}_per_seed": value.tolist() for name, value in values.items()})
+    if num_members > 1:
+        entry.update({f"{name}_per_member": value.tolist() for name, value in values.items()})
     return entry
 
 
-def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[str, Any]:
+def _update_best(record: dict[str, Any], val_accuracy: np.ndarray, epoch: int, config: Any) -> np.ndarray:
+    """Per member: did validation accuracy improve? Updates best epoch, patience and early stop."""
+    # With validation folded into training, val accuracy selects nothing: the last epoch is "best".
+    improved = (
+        np.ones_like(val_accuracy, bool)
+        if config.fold_val_into_train
+        else (val_accuracy > np.asarray(record["best_val_accuracy"]))
+    )
+    for member in np.flatnonzero(improved):
+        record["best_val_accuracy"][member] = float(val_accuracy[member])
+        record["best_epoch"][member] = epoch
+    record["epochs_without_improvement"] = [
+        0 if better else waited + 1
+        for better, waited in zip(improved, record["epochs_without_improvement"], strict=True)
+    ]
+    patience = config.early_stopping_patience
+    record["stopped_early"] = bool(
+        patience and min(record["epochs_without_improvement"]) >= patience and epoch < config.num_epochs
+    )
+    return improved
+
+
+def _train(run: Run, state: train.TrainState, best: Any, record: dict[str, Any]) -> dict[str, Any]:
     """Trains from record['epoch'] to the end (or early stop), checkpointing every epoch.
 
-    Early stopping and the best checkpoint are per member: a member past its patience keeps
-    training in lockstep, but its best state is the one kept and evaluated; the run stops when
-    every member has stopped.
+    Early stopping and the best model are per member: a member past its patience keeps training
+    in lockstep, but its best model is the one kept and evaluated; the run stops when every
+    member has stopped.
     """
     config, splits = run.config, run.splits
-    train_images, train_labels = jax.device_put(splits.train_images), jax.device_put(splits.train_labels)
-    val_images, val_labels = jax.device_put(splits.val_images), jax.device_put(splits.val_labels)
+    train_images, train_labels = run.put_split(splits.train_images, splits.train_labels)
+    val_images, val_labels = run.put_split(splits.val_images, splits.val_labels)
     train_epoch, compile_train_s = _timed_compile(
-        train.over_members(train.make_train_epoch(run.train_options), run.num_seeds),
+        ensemble.over_members(train.make_train_epoch(run.train_options), run.num_members),
         state,
         train_images,
         train_labels,
         donate=True,
     )
-    evaluate, compile_eval_s = run.compile_evaluate(state, val_images, val_labels)
+    evaluate, compile_eval_s = run.compile_evaluate(train.model_variables(state), val_images, val_labels)
     record["compile_time_train_s"] += compile_train_s + compile_eval_s
     logging.info("compiled the train epoch in %.1f s and evaluation in %.1f s", compile_train_s, compile_eval_s)
-    schedule = optim.make_schedule(config, run.steps_per_epoch)
-    restored_best = run.checkpoints.restore_best(run.state_template) if record["epoch"] else None
-    best_state = restored_best[0] if restored_best else None  # `state` itself is donated to the next epoch
-    patience = config.early_stopping_patience
-
+    relative_lr = optim.relative_schedule(config, run.steps_per_epoch)
+    tensorboard = events.EpochEvents(run.workdir, config.tensorboard and parallel.is_primary())
     epochs = tqdm.trange(
         record["epoch"],
         config.num_epochs,
@@ -290,69 +343,42 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
         total=config.num_epochs,
         desc=f"{config.model} epochs",
         unit="epoch",
-        disable=None,
+        disable=None if parallel.is_primary() else True,
     )
     stop_request = _StopRequest()
     try:
         for epoch_index in epochs:
             start = time.perf_counter()
             state, train_metrics = train_epoch(state, train_images, train_labels)
-            train_metrics = jax.block_until_ready(train_metrics)
+            train_metrics = parallel.to_host(jax.block_until_ready(train_metrics))
             epoch_time_s = time.perf_counter() - start
             start = time.perf_counter()
-            val_metrics = jax.block_until_ready(evaluate(state, val_images, val_labels))
+            val_metrics = evaluate(train.model_variables(state), val_images, val_labels)
+            val_metrics = parallel.to_host({name: val_metrics[name] for name in ("loss", "accuracy")})
             val_time_s = time.perf_counter() - start
 
             epoch = epoch_index + 1
-            entry = _epoch_entry(epoch, train_metrics, val_metrics, run.num_seeds)
-            entry.update(
-                learning_rate=float(schedule(epoch * run.steps_per_epoch - 1)),
-                epoch_time_s=epoch_time_s,
-                val_time_s=val_time_s,
-            )
+            entry = _epoch_entry(epoch, train_metrics, val_metrics, run.num_members)
+            lr_fraction = float(relative_lr(epoch * run.steps_per_epoch - 1))
+            if run.layout.is_sweep:
+                entry["learning_rate_per_member"] = [lr * lr_fraction for lr in run.layout.learning_rates]
+            else:
+                entry["learning_rate"] = config.learning_rate * lr_fraction
+            entry.update(epoch_time_s=epoch_time_s, val_time_s=val_time_s)
             _check_finite(train_metrics, epoch, run, record)
             record["history"].append(entry)
             record["epoch"] = epoch
-            val_accuracy = np.atleast_1d(np.asarray(val_metrics["accuracy"]))
-            # With validation folded into training, val accuracy selects nothing: the last epoch is "best".
-            improved = (
-                np.ones_like(val_accuracy, bool)
-                if config.fold_val_into_train
-                else (val_accuracy > np.asarray(record["best_val_accuracy"]))
-            )
-            for member in np.flatnonzero(improved):
-                record["best_val_accuracy"][member] = float(val_accuracy[member])
-                record["best_epoch"][member] = epoch
-            record["epochs_without_improvement"] = [
-                0 if better else waited + 1
-                for better, waited in zip(improved, record["epochs_without_improvement"], strict=True)
-            ]
-            record["stopped_early"] = bool(
-                patience and min(record["epochs_without_improvement"]) >= patience and epoch < config.num_epochs
-            )
+            improved = _update_best(record, np.atleast_1d(val_metrics["accuracy"]), epoch, config)
             if improved.any():
-                member_axis_improved = jax.numpy.asarray(improved if run.num_seeds > 1 else improved[0])
-                best_state = train.keep_improved(
-                    member_axis_improved, state, state if best_state is None else best_state
-                )
-            run.checkpoints.save(epoch, state, record, best_state=best_state if improved.any() else None)
-            logging.info(
-                "epoch %d/%d: train_loss %.4f train_accuracy %.4f val_loss %.4f val_accuracy %.4f lr %.3g "
-                "(%.2f s, %.0f images/s)%s",
-                epoch,
-                config.num_epochs,
-                entry["train_loss"],
-                entry["train_accuracy"],
-                entry["val_loss"],
-                entry["val_accuracy"],
-                entry["learning_rate"],
-                epoch_time_s,
-                run.num_seeds * run.steps_per_epoch * config.batch_size / epoch_time_s,
-                f" [mean of {run.num_seeds} members]" if run.num_seeds > 1 else "",
-            )
+                member_improved = jax.numpy.asarray(improved if run.num_members > 1 else improved[0])
+                variables = train.model_variables(state)
+                best = train.keep_improved(member_improved, variables, variables if best is None else best)
+            run.checkpoints.save(epoch, state, best, record)
+            tensorboard.write(entry)
+            _log_epoch(entry, run)
             epochs.set_postfix(loss=f"{entry['train_loss']:.3f}", val_acc=f"{entry['val_accuracy']:.4f}")
             if record["stopped_early"]:
-                logging.info("early stopping: no better val_accuracy for %d epochs", patience)
+                logging.info("early stopping: no better val_accuracy for %d epochs", config.early_stopping_patience)
                 break
             if stop_request.signal_name:
                 run.checkpoints.wait()
@@ -362,8 +388,27 @@ def _train(run: Run, state: train.TrainState, record: dict[str, Any]) -> dict[st
                 )
     finally:
         stop_request.restore()
+        tensorboard.close()
         epochs.close()
     return record
+
+
+def _log_epoch(entry: dict[str, Any], run: Run) -> None:
+    config = run.config
+    images_per_s = run.num_members * run.steps_per_epoch * config.batch_size / entry["epoch_time_s"]
+    logging.info(
+        "epoch %d/%d: train_loss %.4f train_accuracy %.4f val_loss %.4f val_accuracy %.4f%s (%.2f s, %.0f images/s)%s",
+        entry["epoch"],
+        config.num_epochs,
+        entry["train_loss"],
+        entry["train_accuracy"],
+        entry["val_loss"],
+        entry["val_accuracy"],
+        f" lr {entry['learning_rate']:.3g}" if "learning_rate" in entry else "",
+        entry["epoch_time_s"],
+        images_per_s,
+        f" [mean of {run.num_members} members]" if run.num_members > 1 else "",
+    )
 
 
 class Interrupted(UserError):
@@ -405,7 +450,7 @@ def _check_finite(train_metrics: dict[str, Any], epoch: int, run: Run, record: d
         f"step {int(first_step[member])} of epoch {epoch} (global step "
         f"{(epoch - 1) * run.steps_per_epoch + int(first_step[member])})"
     )
-    where += f", member {member}" if run.num_seeds > 1 else ""
+    where += f", member {member}" if run.num_members > 1 else ""
     if run.config.nan_policy == "skip_step":
         logging.warning(
             "%d step(s) with a NaN/Inf loss were skipped in epoch %d, the first at %s",
@@ -424,11 +469,12 @@ def _results(run: Run, record: dict[str, Any], test: dict[str, Any], compile_tes
     config, history = run.config, record["history"]
     train_time_s = float(sum(entry["epoch_time_s"] for entry in history))
     num_steps = len(history) * run.steps_per_epoch
-    images_per_s = run.num_seeds * num_steps * config.batch_size / train_time_s if train_time_s else 0.0
+    images_per_s = run.num_members * num_steps * config.batch_size / train_time_s if train_time_s else 0.0
     results = {
         "config": config.to_dict(),
         "model": config.model,
-        "num_seeds": run.num_seeds,
+        "num_seeds": config.num_seeds,
+        "num_members": run.num_members,
         "num_params": run.num_params,
         "num_batch_stats": run.num_batch_stats,
         "num_train_examples": len(run.splits.train_labels),
@@ -445,25 +491,26 @@ def _results(run: Run, record: dict[str, Any], test: dict[str, Any], compile_tes
         # Images through the optimizer per second, all members together.
         "images_per_s": images_per_s,
         "device": environment.device_info(),
+        "parallel": config.parallel,
         "versions": environment.versions(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    results.update(_best_epochs(record, run.num_seeds))
+    results.update(_best_epochs(record, run.num_members))
     return results
 
 
-def _best_epochs(record: dict[str, Any], num_seeds: int) -> dict[str, Any]:
-    if num_seeds == 1:
+def _best_epochs(record: dict[str, Any], num_members: int) -> dict[str, Any]:
+    if num_members == 1:
         return {"best_epoch": record["best_epoch"][0], "best_val_accuracy": record["best_val_accuracy"][0]}
     return {
-        "best_epoch_per_seed": record["best_epoch"],
-        "best_val_accuracy_per_seed": record["best_val_accuracy"],
+        "best_epoch_per_member": record["best_epoch"],
+        "best_val_accuracy_per_member": record["best_val_accuracy"],
         "best_val_accuracy": float(np.mean(record["best_val_accuracy"])),
     }
 
 
 def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
-    """Trains (or resumes) the run in workdir, evaluates its best checkpoint on test, writes results.json.
+    """Trains (or resumes) the run in workdir, evaluates its best models on test, writes results.json.
 
     A finished run is not retrained: its results.json is returned as is. With config.kfold > 1 it
     runs k-fold cross-validation instead (see cross_validate).
@@ -478,12 +525,11 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         saved_record = run.checkpoints.latest_record()
         if saved_record is not None:  # Name a config mismatch before the arrays' shapes disagree.
             _check_same_run(saved_record["config"], config, run.workdir)
-        restored = run.checkpoints.restore_latest(run.state_template)
+        restored = run.checkpoints.restore_latest(run.state_template, run.best_template)
         if restored is None:
-            state, record = run.initial_state, _fresh_record(config)
+            state, best, record = run.initial_state, None, _fresh_record(config, run.num_members)
         else:
-            state, record = restored
-            record = _per_member_record(record)
+            state, best, record = restored
             _check_same_run(record["config"], config, run.workdir)
             logging.info("resuming %s from epoch %d", run.workdir, record["epoch"])
         if _is_finished(record, config) and results_path.exists():
@@ -492,17 +538,18 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
             )
             return json.loads(results_path.read_text())
         if not _is_finished(record, config):
-            record = _train(run, state, record)
-        run.checkpoints.wait()  # Pending asynchronous saves land before the best one is read back.
+            record = _train(run, state, best, record)
+        run.checkpoints.wait()  # The last asynchronous save lands before the best models are read back.
         test, _, compile_test_s = run.evaluate_best_on_test()
         results = _results(run, record, test, compile_test_s)
         write_json(results_path, results)
-        plots.plot_curves(results["history"], run.workdir / "curves.png", f"{config.model} ({run.workdir.name})")
+        if parallel.is_primary():
+            plots.plot_curves(results["history"], run.workdir / "curves.png", f"{config.model} ({run.workdir.name})")
         logging.info(
             "test_accuracy %.4f test_loss %.4f (best epoch %s); %.1f images/s, step %.2f ms, compile %.1f s -> %s",
             results["test_accuracy"],
             results["test_loss"],
-            results.get("best_epoch", results.get("best_epoch_per_seed")),
+            results.get("best_epoch", results.get("best_epoch_per_member")),
             results["images_per_s"],
             results["step_time_ms"],
             results["compile_time_s"],
@@ -517,8 +564,9 @@ def _evaluate_only(run: Run) -> dict[str, Any]:
     test, record, compile_s = run.evaluate_best_on_test()
     results = {
         **test,
-        **_best_epochs(record, run.num_seeds),
-        "num_seeds": run.num_seeds,
+        **_best_epochs(record, run.num_members),
+        "num_seeds": run.config.num_seeds,
+        "num_members": run.num_members,
         "compile_time_s": compile_s,
         "config": run.config.to_dict(),
         "device": environment.device_info(),
@@ -530,7 +578,7 @@ def _evaluate_only(run: Run) -> dict[str, Any]:
         test["test_loss"],
         run.workdir / EVAL_FILE,
     )
-    if run.num_seeds > 1:
+    if "ensemble_test_accuracy_mean_prob" in test:
         logging.info(
             "eval_only: ensemble test_accuracy %.4f (mean probability), %.4f (vote)",
             test["ensemble_test_accuracy_mean_prob"],

@@ -1,41 +1,67 @@
-"""Config -> optax: a learning-rate schedule (in epochs in the config, in steps here) and the chain."""
+"""Config -> optax: a learning-rate schedule (in epochs in the config, in steps here) and the chain.
+
+The peak learning rate and the weight decay are hyperparameters held in the optimizer state
+(`optax.inject_hyperparams`), not constants baked into the program: a leading members axis of the
+state can then give every member its own value, and a learning-rate sweep trains as one vmapped
+program (see ensemble.py). A single run goes through the very same code with one value.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import jax
 import optax
 
+# The hyperparameters every optimizer state holds, by their config field names.
+HYPERPARAMETERS = ("learning_rate", "weight_decay")
 
-def make_schedule(config: Any, steps_per_epoch: int) -> optax.Schedule:
-    """The learning rate at each optimizer step."""
-    peak_lr = config.learning_rate
+
+def relative_schedule(config: Any, steps_per_epoch: int) -> optax.Schedule:
+    """The learning rate at each optimizer step as a fraction of the peak (config.learning_rate)."""
     total_steps = config.num_epochs * steps_per_epoch
     if config.schedule == "constant":
-        return optax.constant_schedule(peak_lr)
+        return optax.constant_schedule(1.0)
     if config.schedule == "piecewise_constant":
         # "Multiply by decay_factor every decay_every_epochs epochs" (Report A: halve every 5).
         boundaries = range(config.decay_every_epochs, config.num_epochs, config.decay_every_epochs)
         return optax.piecewise_constant_schedule(
-            peak_lr, {epoch * steps_per_epoch: config.decay_factor for epoch in boundaries}
+            1.0, {epoch * steps_per_epoch: config.decay_factor for epoch in boundaries}
         )
+    warmup_steps = round(config.warmup_epochs * steps_per_epoch)
     if config.schedule == "cosine":
-        warmup_steps = config.warmup_epochs * steps_per_epoch
         return optax.warmup_cosine_decay_schedule(
-            init_value=0.0 if warmup_steps else peak_lr,
-            peak_value=peak_lr,
+            init_value=0.0 if warmup_steps else 1.0,
+            peak_value=1.0,
             warmup_steps=warmup_steps,
             decay_steps=max(total_steps, warmup_steps + 1),
-            end_value=peak_lr * config.cosine_final_fraction,
+            end_value=config.final_lr_fraction,
+        )
+    if config.schedule == "one_cycle":
+        # Linear warm-up from 0 to the peak, then linear decay to final_lr_fraction at the last step
+        # (the triangular schedule of the CIFAR-10 speedruns).
+        warmup_steps = max(1, warmup_steps)
+        return optax.join_schedules(
+            [
+                optax.linear_schedule(0.0, 1.0, warmup_steps),
+                optax.linear_schedule(1.0, config.final_lr_fraction, max(1, total_steps - warmup_steps)),
+            ],
+            [warmup_steps],
         )
     raise ValueError(f"unknown schedule {config.schedule!r}")  # config_check rejects it first.
+
+
+def make_schedule(config: Any, steps_per_epoch: int) -> optax.Schedule:
+    """The learning rate at each optimizer step, with config.learning_rate as the peak."""
+    relative = relative_schedule(config, steps_per_epoch)
+    return lambda step: config.learning_rate * relative(step)
 
 
 def _scale_by_optimizer(config: Any) -> optax.GradientTransformation:
     if config.optimizer == "adam":
         return optax.scale_by_adam()
     if config.optimizer == "sgd":
-        return optax.trace(decay=config.momentum) if config.momentum else optax.identity()
+        return optax.trace(decay=config.momentum, nesterov=config.nesterov) if config.momentum else optax.identity()
     if config.optimizer == "rmsprop":
         # Keras' RMSprop defaults: rho 0.9, epsilon 1e-7.
         return (
@@ -46,22 +72,45 @@ def _scale_by_optimizer(config: Any) -> optax.GradientTransformation:
     raise ValueError(f"unknown optimizer {config.optimizer!r}")  # config_check rejects it first.
 
 
+def uses_weight_decay(config: Any) -> bool:
+    """Whether the chain has a weight-decay step (static: it decides the program's structure)."""
+    return bool(config.weight_decay) or any(config.sweep.weight_decay)
+
+
 def make_optimizer(config: Any, steps_per_epoch: int) -> optax.GradientTransformation:
     """The optax chain: [coupled L2] -> optimizer scaling -> [decoupled decay] -> -lr(step).
 
     coupled: weight_decay * param is added to the gradient before Adam's moments (PyTorch
     `Adam(weight_decay=...)`, Keras L2 on every weight). decoupled: added after the moments and
-    scaled by the learning rate (AdamW, `optax.adamw`).
+    scaled by the learning rate (AdamW, `optax.adamw`). learning_rate and weight_decay live in
+    the optimizer state (`opt_state.hyperparams`); `set_hyperparams` changes them per member.
     """
-    parts = []
-    if config.weight_decay and config.weight_decay_mode == "coupled":
-        parts.append(optax.add_decayed_weights(config.weight_decay))
-    parts.append(_scale_by_optimizer(config))
-    if config.weight_decay and config.weight_decay_mode == "decoupled":
-        parts.append(optax.add_decayed_weights(config.weight_decay))
-    parts.append(optax.scale_by_learning_rate(make_schedule(config, steps_per_epoch)))
-    chain = optax.chain(*parts)
-    if config.nan_policy == "skip_step":
-        # A step whose gradient holds NaN or Inf leaves params and optimizer state unchanged.
-        return optax.apply_if_finite(chain, max_consecutive_errors=config.max_consecutive_nonfinite_steps)
-    return chain
+    relative = relative_schedule(config, steps_per_epoch)
+    decay = uses_weight_decay(config)
+
+    def chain(learning_rate: jax.Array, weight_decay: jax.Array) -> optax.GradientTransformation:
+        parts = []
+        if decay and config.weight_decay_mode == "coupled":
+            parts.append(optax.add_decayed_weights(weight_decay))
+        parts.append(_scale_by_optimizer(config))
+        if decay and config.weight_decay_mode == "decoupled":
+            parts.append(optax.add_decayed_weights(weight_decay))
+        parts.append(optax.scale_by_learning_rate(lambda step: learning_rate * relative(step)))
+        transform = optax.chain(*parts)
+        if config.nan_policy == "skip_step":
+            # A step whose gradient holds NaN or Inf leaves params and optimizer state unchanged.
+            return optax.apply_if_finite(transform, max_consecutive_errors=config.max_consecutive_nonfinite_steps)
+        return transform
+
+    return optax.inject_hyperparams(chain)(learning_rate=config.learning_rate, weight_decay=config.weight_decay)
+
+
+def set_hyperparams(opt_state: Any, **values: float | jax.Array) -> Any:
+    """The optimizer state with some of its HYPERPARAMETERS replaced (traceable, so vmappable)."""
+    unknown = set(values) - set(HYPERPARAMETERS)
+    if unknown:
+        raise ValueError(f"not optimizer hyperparameters: {sorted(unknown)}")
+    hyperparams = dict(opt_state.hyperparams)
+    for name, value in values.items():
+        hyperparams[name] = jax.numpy.asarray(value, hyperparams[name].dtype)
+    return opt_state._replace(hyperparams=hyperparams)

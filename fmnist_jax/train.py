@@ -17,7 +17,7 @@ from flax import linen as nn
 from flax.training import train_state
 from jax import lax
 
-from fmnist_jax.augment import AugmentSpec, augment_batch
+from fmnist_jax.augment import AugmentSpec, augment_batch, spec_from_config
 
 Metrics = dict[str, jax.Array]
 
@@ -40,6 +40,24 @@ class TrainOptions:
     batch_size: int
     augment: AugmentSpec = AugmentSpec()
     conv_kernel_l2: float = 0.0  # Keras kernel_regularizer=l2(f): f * sum(w**2) of every conv kernel, in the loss
+    label_smoothing: float = 0.0  # targets (1 - s) * one_hot + s / num_classes
+    # Where each batch lives on a mesh (data parallelism: split over devices); None = one device.
+    batch_sharding: jax.sharding.Sharding | None = None
+
+
+def options_from_config(config: Any, batch_sharding: jax.sharding.Sharding | None = None) -> TrainOptions:
+    return TrainOptions(
+        batch_size=config.batch_size,
+        augment=spec_from_config(config.augment),
+        conv_kernel_l2=config.conv_kernel_l2,
+        label_smoothing=config.label_smoothing,
+        batch_sharding=batch_sharding,
+    )
+
+
+def constrain(x: jax.Array, sharding: jax.sharding.Sharding | None) -> jax.Array:
+    """x laid out as `sharding` says inside a jitted program (unchanged without one)."""
+    return x if sharding is None else lax.with_sharding_constraint(x, sharding)
 
 
 def to_model_input(images_u8: jax.Array) -> jax.Array:
@@ -60,9 +78,15 @@ def create_train_state(model: nn.Module, tx: optax.GradientTransformation, seed:
     )
 
 
-def _loss_and_correct(logits: jax.Array, labels: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Per-example softmax cross-entropy and 0/1 correctness."""
-    loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+def _loss_and_correct(
+    logits: jax.Array, labels: jax.Array, label_smoothing: float = 0.0
+) -> tuple[jax.Array, jax.Array]:
+    """Per-example softmax cross-entropy (against smoothed targets if asked) and 0/1 correctness."""
+    if label_smoothing:
+        targets = optax.smooth_labels(jax.nn.one_hot(labels, logits.shape[-1]), label_smoothing)
+        loss = optax.softmax_cross_entropy(logits, targets)
+    else:
+        loss = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
     correct = (jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32)
     return loss, correct
 
@@ -92,7 +116,7 @@ def train_step(
             rngs={"dropout": dropout_key},
             mutable=["batch_stats"],
         )
-        loss, correct = _loss_and_correct(logits, labels)
+        loss, correct = _loss_and_correct(logits, labels, options.label_smoothing)
         data_loss = loss.mean()
         penalty = options.conv_kernel_l2 * conv_kernel_sum_of_squares(params) if options.conv_kernel_l2 else 0.0
         return data_loss + penalty, (data_loss, correct.mean(), updates)
@@ -120,7 +144,9 @@ def make_train_epoch(options: TrainOptions) -> Callable[[TrainState, jax.Array, 
         def body(state: TrainState, step_and_indices: tuple[jax.Array, jax.Array]) -> tuple[TrainState, Metrics]:
             step_in_epoch, indices = step_and_indices
             step_key = jax.random.fold_in(epoch_key, step_in_epoch)
-            return train_step(state, images_u8[indices], labels[indices], step_key, options)
+            batch_images = constrain(images_u8[indices], options.batch_sharding)
+            batch_labels = constrain(labels[indices], options.batch_sharding)
+            return train_step(state, batch_images, batch_labels, step_key, options)
 
         state, per_step = lax.scan(body, state.replace(rng=next_rng), (jnp.arange(num_steps), batch_indices))
         nonfinite = ~jnp.isfinite(per_step["loss"])
@@ -137,26 +163,43 @@ def make_train_epoch(options: TrainOptions) -> Callable[[TrainState, jax.Array, 
     return train_epoch
 
 
-def make_evaluate(eval_batch_size: int) -> Callable[[TrainState, jax.Array, jax.Array], Metrics]:
-    """Returns evaluate(state, images_u8, labels) -> {loss, accuracy, logits}, over every example.
+def model_variables(state: TrainState) -> dict[str, Any]:
+    """What evaluation needs of a state: {"params", "batch_stats"} (the flax variables)."""
+    return {"params": state.params, "batch_stats": state.batch_stats}
+
+
+def make_evaluate(
+    apply_fn: Callable[..., jax.Array],
+    eval_batch_size: int,
+    *,
+    test_time_flip: bool = False,
+    batch_sharding: jax.sharding.Sharding | None = None,
+) -> Callable[[dict[str, Any], jax.Array, jax.Array], Metrics]:
+    """Returns evaluate(variables, images_u8, labels) -> {loss, accuracy, logits}, over every example.
 
     Batch-norm uses its running averages and dropout is off. The set is zero-padded to whole
-    batches and the padding masked out, so the numbers are exact means over all examples.
+    batches and the padding masked out, so the numbers are exact means over all examples. With
+    test_time_flip the logits are the mean of those of each image and its mirror image.
     """
 
-    def evaluate(state: TrainState, images_u8: jax.Array, labels: jax.Array) -> Metrics:
+    def evaluate(variables: dict[str, Any], images_u8: jax.Array, labels: jax.Array) -> Metrics:
         num_examples = images_u8.shape[0]
         batch = min(eval_batch_size, num_examples)
         num_batches = -(-num_examples // batch)
         pad = num_batches * batch - num_examples
         images = jnp.pad(images_u8, ((0, pad), (0, 0), (0, 0))).reshape(num_batches, batch, *images_u8.shape[1:])
-        variables = {"params": state.params, "batch_stats": state.batch_stats}
 
         def logits_of(_: None, batch_images: jax.Array) -> tuple[None, jax.Array]:
-            return None, state.apply_fn(variables, to_model_input(batch_images), train=False)
+            inputs = to_model_input(constrain(batch_images, batch_sharding))
+            logits = apply_fn(variables, inputs, train=False)
+            if test_time_flip:
+                logits = (logits + apply_fn(variables, inputs[:, :, ::-1], train=False)) / 2
+            return None, logits
 
         _, logits = lax.scan(logits_of, None, images)
-        logits = logits.reshape(num_batches * batch, -1)[:num_examples]
+        # Every process reads the metrics: gather the logits of all devices.
+        replicated = batch_sharding and jax.sharding.NamedSharding(batch_sharding.mesh, jax.sharding.PartitionSpec())
+        logits = constrain(logits.reshape(num_batches * batch, -1)[:num_examples], replicated)
         loss, correct = _loss_and_correct(logits, labels)
         return {"loss": loss.mean(), "accuracy": correct.mean(), "logits": logits}
 
@@ -167,23 +210,9 @@ def count_params(tree: Any) -> int:
     return int(sum(x.size for x in jax.tree_util.tree_leaves(tree)))
 
 
-def create_member_states(model: nn.Module, tx: optax.GradientTransformation, seeds: jax.Array) -> TrainState:
-    """N independent train states stacked on a leading members axis; member k starts from seeds[k].
-
-    Member k is exactly the state `create_train_state(model, tx, seeds[k])` would give, so a
-    vmapped ensemble member and a single run with its seed follow the same trajectory.
-    """
-    return jax.vmap(lambda seed: create_train_state(model, tx, seed))(seeds)
-
-
-def over_members(fn: Callable[..., Any], num_members: int) -> Callable[..., Any]:
-    """fn(state, images, labels) for one state, or vmapped over the members axis of the state."""
-    return fn if num_members == 1 else jax.vmap(fn, in_axes=(0, None, None))
-
-
 @jax.jit
 def keep_improved(improved: jax.Array, new: Any, best: Any) -> Any:
-    """Per member: the new state where `improved`, else the best one so far (a fresh copy either way)."""
+    """Per member: the new variables where `improved`, else the best ones so far (a fresh copy either way)."""
 
     def pick(new_leaf: jax.Array, best_leaf: jax.Array) -> jax.Array:
         condition = improved.reshape(improved.shape + (1,) * (new_leaf.ndim - improved.ndim))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import CONFIG_FILES
-from fmnist_jax import augment, config_check, optim, train
+from fmnist_jax import config_check, optim, train
 from fmnist_jax.config_base import config_from_file
 from fmnist_jax.models import build_model
 
@@ -45,7 +45,8 @@ def test_config_builds_and_takes_one_training_step(path, fashion_mnist):
     state = train.create_train_state(model, optim.make_optimizer(config, steps_per_epoch=10), config.seed)
     if config.reference.num_params > 0:
         assert train.count_params(state.params) == config.reference.num_params
-    options = train.TrainOptions(batch, augment.spec_from_config(config.augment), config.conv_kernel_l2)
+    config.batch_size = batch
+    options = train.options_from_config(config)
     images = jax.device_put(fashion_mnist.train_images[:batch])
     labels = jax.device_put(fashion_mnist.train_labels[:batch])
     new_state, metrics = jax.jit(train.train_step, static_argnums=4)(

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from conftest import small_config
-from fmnist_jax import experiment, metrics, optim, train
+from fmnist_jax import ensemble, experiment, metrics, optim, train
 from fmnist_jax.models import build_model
 
 CONTRACT_FIELDS = (
@@ -32,7 +32,9 @@ def ensemble_run(tmp_path_factory):
 
 def test_members_start_different():
     config = small_config("baseline")
-    states = train.create_member_states(build_model(config), optim.make_optimizer(config, 10), np.arange(3))
+    config.num_seeds = 3
+    layout = ensemble.layout_from_config(config)
+    states = ensemble.create_states(build_model(config), optim.make_optimizer(config, 10), layout)
     kernels = np.asarray(states.params["Conv_0"]["kernel"])
     assert kernels.shape[0] == 3
     assert not np.allclose(kernels[0], kernels[1]) and not np.allclose(kernels[1], kernels[2])
@@ -52,17 +54,17 @@ def test_results_follow_the_ensemble_contract(ensemble_run):
     assert on_disk["test_accuracy_std"] == pytest.approx(np.std(per_seed, ddof=1))
     low, high = on_disk["test_accuracy_ci95"]
     assert low < on_disk["test_accuracy_mean"] < high
-    assert len(on_disk["history"][0]["val_loss_per_seed"]) == 3
+    assert len(on_disk["history"][0]["val_loss_per_member"]) == 3
 
 
 def test_member_equals_the_single_run_with_its_seed(ensemble_run, tmp_path):
     _, results = ensemble_run
     single = experiment.train_and_evaluate(small_config("baseline", train_limit=1500, seed=6), str(tmp_path))
     np.testing.assert_allclose(
-        results["history"][0]["train_loss_per_seed"][1], single["history"][0]["train_loss"], rtol=1e-4
+        results["history"][0]["train_loss_per_member"][1], single["history"][0]["train_loss"], rtol=1e-4
     )
     np.testing.assert_allclose(
-        results["history"][0]["val_loss_per_seed"][1], single["history"][0]["val_loss"], rtol=1e-4
+        results["history"][0]["val_loss_per_member"][1], single["history"][0]["val_loss"], rtol=1e-4
     )
     np.testing.assert_allclose(results["test_loss_per_seed"][1], single["test_loss"], rtol=1e-4)
     assert abs(results["test_accuracy_per_seed"][1] - single["test_accuracy"]) <= 3e-4  # a few of 10,000 at most

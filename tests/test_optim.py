@@ -21,7 +21,7 @@ def test_step_decay_halves_every_five_epochs():
 
 
 def test_cosine_with_warmup():
-    config = small_config("baseline", schedule="cosine", num_epochs=10, warmup_epochs=2, cosine_final_fraction=0.1)
+    config = small_config("baseline", schedule="cosine", num_epochs=10, warmup_epochs=2, final_lr_fraction=0.1)
     schedule = optim.make_schedule(config, steps_per_epoch=10)
     assert float(schedule(0)) == 0.0
     np.testing.assert_allclose(float(schedule(20)), 1e-3, rtol=1e-6)

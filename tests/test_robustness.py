@@ -36,7 +36,7 @@ def test_sigterm_finishes_the_epoch_saves_and_the_rerun_completes(tmp_path):
     env = dict(os.environ, JAX_PLATFORMS="cpu")
     process = subprocess.Popen(args, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
-    while not (workdir / "checkpoints" / "latest" / "1").exists() and time.time() < deadline:
+    while not (workdir / "checkpoints" / "1").exists() and time.time() < deadline:
         time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=300)
@@ -45,7 +45,7 @@ def test_sigterm_finishes_the_epoch_saves_and_the_rerun_completes(tmp_path):
     message = [line for line in stderr.splitlines() if line.startswith("error: stopped by SIGTERM after epoch")]
     assert len(message) == 1 and "run the same command again to resume" in message[0]
     stopped_after = int(message[0].split("after epoch ")[1].split()[0])
-    assert stopped_after < 6 and (workdir / "checkpoints" / "latest" / str(stopped_after)).exists()
+    assert stopped_after < 6 and (workdir / "checkpoints" / str(stopped_after)).exists()
     resumed = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resuming {workdir} from epoch {stopped_after}" in resumed.stderr
@@ -57,7 +57,7 @@ def test_a_garbled_latest_checkpoint_falls_back_to_the_previous_one(tmp_path):
     straight = experiment.train_and_evaluate(config, str(tmp_path / "straight"))
     config.num_epochs = 2
     experiment.train_and_evaluate(config, str(tmp_path / "broken"))
-    latest = tmp_path / "broken" / "checkpoints" / "latest" / "2"
+    latest = tmp_path / "broken" / "checkpoints" / "2"
     for path in latest.rglob("*"):
         if path.is_file() and path.stat().st_size > 0:
             path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a half-written save
@@ -72,7 +72,7 @@ def test_a_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp
     config = small_config("baseline", train_limit=1500, num_epochs=2, learning_rate=1e9)
     with pytest.raises(UserError, match=r"the loss is NaN or Inf at step \d+ of epoch 1 .*nan_policy=skip_step"):
         experiment.train_and_evaluate(config, str(tmp_path))
-    assert not list((tmp_path / "checkpoints" / "latest").glob("1"))
+    assert not list((tmp_path / "checkpoints").glob("1"))
 
 
 def test_skip_step_leaves_params_unchanged_on_a_nan_gradient():

@@ -63,7 +63,8 @@ def test_results_json_follows_the_output_contract(two_epoch_run):
     assert on_disk["device"]["platform"] == jax.devices()[0].platform
     assert set(on_disk["versions"]) >= {"jax", "flax", "optax"}
     assert on_disk["num_train_examples"] + on_disk["num_val_examples"] == 6000
-    assert (workdir / "checkpoints" / "latest").is_dir() and (workdir / "checkpoints" / "best").is_dir()
+    assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == ["1", "2"]
+    assert {p.name for p in (workdir / "checkpoints" / "2").iterdir()} >= {"state", "best", "record"}
 
 
 def test_eval_only_restores_the_best_checkpoint_with_identical_metrics(two_epoch_run):

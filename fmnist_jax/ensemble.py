@@ -1,0 +1,118 @@
+"""Members: N models trained by one vmapped program, over seeds and over hyperparameter values.
+
+A run's members are every sweep point (a combination of the `config.sweep` values; one point when
+there is no sweep) times `config.num_seeds` seeds, point-major: member m is seed
+`config.seed + m % num_seeds` of point `m // num_seeds`. Each member has its own init, dropout,
+augmentation and shuffling keys (all from its seed) and its own learning rate and weight decay
+(held in its optimizer state), so member m follows exactly the trajectory of a single run with its
+seed and hyperparameters. With one member the state has no members axis at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import linen as nn
+
+from fmnist_jax import metrics, optim, train
+
+
+@dataclasses.dataclass(frozen=True)
+class MemberLayout:
+    """Who the members are: per member its seed and hyperparameters; per point its values."""
+
+    seeds: tuple[int, ...]
+    learning_rates: tuple[float, ...]
+    weight_decays: tuple[float, ...]
+    num_seeds: int
+
+    @property
+    def num_members(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def num_points(self) -> int:
+        return self.num_members // self.num_seeds
+
+    @property
+    def is_sweep(self) -> bool:
+        return self.num_points > 1
+
+    def point_members(self, point: int) -> slice:
+        """The members of one sweep point (its seeds)."""
+        return slice(point * self.num_seeds, (point + 1) * self.num_seeds)
+
+    def point_hyperparams(self, point: int) -> dict[str, float]:
+        first = point * self.num_seeds
+        return {"learning_rate": self.learning_rates[first], "weight_decay": self.weight_decays[first]}
+
+
+def layout_from_config(config: Any) -> MemberLayout:
+    learning_rates = tuple(config.sweep.learning_rate) or (config.learning_rate,)
+    weight_decays = tuple(config.sweep.weight_decay) or (config.weight_decay,)
+    points = list(itertools.product(learning_rates, weight_decays))
+    members = [(point, seed) for point in points for seed in range(config.num_seeds)]
+    return MemberLayout(
+        seeds=tuple(config.seed + seed for _, seed in members),
+        learning_rates=tuple(float(lr) for (lr, _), _ in members),
+        weight_decays=tuple(float(wd) for (_, wd), _ in members),
+        num_seeds=config.num_seeds,
+    )
+
+
+def create_states(model: nn.Module, tx: optax.GradientTransformation, layout: MemberLayout) -> train.TrainState:
+    """The members' initial states, stacked on a leading members axis (none for a single member).
+
+    Member m is exactly the state a single run with seed `layout.seeds[m]` and its hyperparameters
+    starts from, so a vmapped member and that single run follow the same trajectory.
+    """
+
+    def create(seed: jax.Array, learning_rate: jax.Array, weight_decay: jax.Array) -> train.TrainState:
+        state = train.create_train_state(model, tx, seed)
+        opt_state = optim.set_hyperparams(state.opt_state, learning_rate=learning_rate, weight_decay=weight_decay)
+        return state.replace(opt_state=opt_state)
+
+    per_member = (jnp.asarray(layout.seeds), jnp.asarray(layout.learning_rates), jnp.asarray(layout.weight_decays))
+    if layout.num_members == 1:
+        return create(*(values[0] for values in per_member))
+    return jax.vmap(create)(*per_member)
+
+
+def over_members(fn: Any, num_members: int) -> Any:
+    """fn(state_or_variables, images, labels) for one member, or vmapped over the members axis."""
+    return fn if num_members == 1 else jax.vmap(fn, in_axes=(0, None, None))
+
+
+def member_test_results(
+    member_loss: np.ndarray, member_accuracy: np.ndarray, member_logits: np.ndarray, labels: np.ndarray
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Per-member test numbers, their mean / std / 95 % CI, and the ensemble's own accuracy and loss;
+    with the ensemble's mean probabilities (examples x classes)."""
+    accuracy = metrics.mean_std_ci95(member_accuracy)
+    mean_probability, vote = metrics.ensemble_predictions(member_logits)
+    true_class_probability = mean_probability[np.arange(len(labels)), labels]
+    results = {
+        "test_loss": float(member_loss.mean()),
+        "test_accuracy": accuracy["mean"],
+        "test_loss_per_seed": member_loss.tolist(),
+        "test_accuracy_per_seed": member_accuracy.tolist(),
+        "test_accuracy_mean": accuracy["mean"],
+        "test_accuracy_std": accuracy["std"],
+        "test_accuracy_ci95": accuracy["ci95"],
+        "ensemble_test_accuracy_mean_prob": float((mean_probability.argmax(axis=-1) == labels).mean()),
+        "ensemble_test_loss_mean_prob": float(-np.log(np.maximum(true_class_probability, 1e-12)).mean()),
+        "ensemble_test_accuracy_vote": float((vote == labels).mean()),
+    }
+    return results, mean_probability
+
+
+def best_point(layout: MemberLayout, best_val_accuracy: list[float]) -> int:
+    """The sweep point whose members' mean best validation accuracy is highest (test never decides)."""
+    means = [np.mean(best_val_accuracy[layout.point_members(p)]) for p in range(layout.num_points)]
+    return int(np.argmax(means))
