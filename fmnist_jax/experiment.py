@@ -544,7 +544,8 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         results = _results(run, record, test, compile_test_s)
         write_json(results_path, results)
         if parallel.is_primary():
-            plots.plot_curves(results["history"], run.workdir / "curves.png", f"{config.model} ({run.workdir.name})")
+            title = f"{config.model} ({run.workdir.name})"
+            plots.plot_curves(results["history"], run.workdir / "curves.png", title, _curve_groups(run))
         logging.info(
             "test_accuracy %.4f test_loss %.4f (best epoch %s); %.1f images/s, step %.2f ms, compile %.1f s -> %s",
             results["test_accuracy"],
@@ -558,6 +559,21 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         return results
     finally:
         run.checkpoints.close()
+
+
+def _curve_groups(run: Run) -> list[tuple[str, slice]]:
+    """The lines of curves.png: none for one member; the seeds' mean and range; or one per sweep point."""
+    layout = run.layout
+    if layout.num_members == 1:
+        return []
+    if not layout.is_sweep:
+        return [(f"mean of {layout.num_seeds} seeds", slice(None))]
+    groups = []
+    for point in range(layout.num_points):
+        hyperparams = layout.point_hyperparams(point)
+        label = f"lr {hyperparams['learning_rate']:.3g}, wd {hyperparams['weight_decay']:.3g}"
+        groups.append((label, layout.point_members(point)))
+    return groups
 
 
 def _evaluate_only(run: Run) -> dict[str, Any]:

@@ -40,17 +40,35 @@ def plot_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str], pat
     plt.close(fig)
 
 
-def plot_curves(history: Sequence[dict[str, Any]], path: pathlib.Path, title: str) -> None:
-    """Loss and accuracy per epoch, train vs validation, side by side."""
+def plot_curves(
+    history: Sequence[dict[str, Any]],
+    path: pathlib.Path,
+    title: str,
+    groups: Sequence[tuple[str, slice]] = (),
+) -> None:
+    """Loss and accuracy per epoch, train (dashed) vs validation (solid), side by side.
+
+    groups: (label, members) per line when the run has several members, e.g. one group of all
+    seeds, or one per sweep point; each line is the members' mean with a band from their lowest
+    to their highest value. Without groups, one line per split.
+    """
     epochs = [entry["epoch"] for entry in history]
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric in ((loss_ax, "loss"), (acc_ax, "accuracy")):
-        ax.plot(epochs, [e[f"train_{metric}"] for e in history], marker="o", label="train")
-        ax.plot(epochs, [e[f"val_{metric}"] for e in history], marker="o", label="validation")
+        for split, style in (("train", "--"), ("val", "-")):
+            name = f"{split}_{metric}"
+            if not groups:
+                ax.plot(epochs, [e[name] for e in history], style, marker="o", label=split)
+                continue
+            for colour, (label, members) in enumerate(groups):
+                values = np.asarray([e[f"{name}_per_member"][members] for e in history])  # epochs x members
+                ax.plot(epochs, values.mean(axis=1), style, color=f"C{colour}", label=f"{label} {split}")
+                if values.shape[1] > 1:
+                    ax.fill_between(epochs, values.min(axis=1), values.max(axis=1), color=f"C{colour}", alpha=0.2)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -119,3 +119,46 @@ def test_keep_improved_selects_per_member():
     best = {"w": -np.ones((3, 2))}
     kept = train.keep_improved(jax.numpy.array([True, False, True]), new, best)
     np.testing.assert_array_equal(kept["w"], [[0, 1], [-1, -1], [4, 5]])
+
+
+def test_layout_is_sweep_points_times_seeds_point_major():
+    config = small_config("baseline", num_seeds=2, seed=7)
+    config.sweep.learning_rate = (1e-3, 3e-3)
+    config.sweep.weight_decay = (0.0, 1e-4)
+    layout = ensemble.layout_from_config(config)
+    assert layout.num_members == 8 and layout.num_points == 4 and layout.is_sweep
+    assert layout.seeds == (7, 8) * 4
+    assert layout.learning_rates == (1e-3,) * 4 + (3e-3,) * 4
+    assert layout.weight_decays == (0.0, 0.0, 1e-4, 1e-4) * 2
+    assert layout.point_hyperparams(3) == {"learning_rate": 3e-3, "weight_decay": 1e-4}
+    assert ensemble.best_point(layout, [0.5, 0.5, 0.9, 0.7, 0.1, 0.1, 0.8, 0.79]) == 1  # means .5 .8 .1 .795
+    states = ensemble.create_states(build_model(config), optim.make_optimizer(config, 10), layout)
+    np.testing.assert_allclose(states.opt_state.hyperparams["learning_rate"], layout.learning_rates)
+    np.testing.assert_allclose(states.opt_state.hyperparams["weight_decay"], layout.weight_decays)
+
+
+def test_a_two_value_learning_rate_sweep_equals_two_single_runs(tmp_path):
+    # Vmapped and single programs order their float sums differently. SGD passes that noise on as it
+    # is (Adam divides tiny gradients by their own size and amplifies it), so the runs agree closely.
+    learning_rates = (0.01, 0.03)
+    config = small_config("variant_sgd", train_limit=1500, num_epochs=2)
+    config.sweep.learning_rate = learning_rates
+    sweep = experiment.train_and_evaluate(config, str(tmp_path / "sweep"))
+    for member, learning_rate in enumerate(learning_rates):
+        single_config = small_config("variant_sgd", train_limit=1500, num_epochs=2, learning_rate=learning_rate)
+        single = experiment.train_and_evaluate(single_config, str(tmp_path / f"single_{member}"))
+        for field in ("train_loss", "val_loss"):
+            np.testing.assert_allclose(
+                [entry[f"{field}_per_member"][member] for entry in sweep["history"]],
+                [entry[field] for entry in single["history"]],
+                rtol=2e-4,
+            )
+        np.testing.assert_allclose(sweep["test_loss_per_member"][member], single["test_loss"], rtol=2e-4)
+        point = sweep["sweep_points"][member]
+        assert point["learning_rate"] == learning_rate
+        assert point["best_val_accuracy_mean"] == pytest.approx(single["best_val_accuracy"], abs=1e-6)
+    best = int(np.argmax([point["best_val_accuracy_mean"] for point in sweep["sweep_points"]]))
+    assert sweep["best_sweep_point"] == best
+    assert sweep["test_accuracy"] == sweep["sweep_points"][best]["test_accuracy"]
+    assert sweep["best_hyperparams"]["learning_rate"] == learning_rates[best]
+    assert (tmp_path / "sweep" / "curves.png").stat().st_size > 10_000

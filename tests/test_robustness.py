@@ -7,14 +7,17 @@ import gzip
 import json
 import os
 import pathlib
+import random
 import signal
 import subprocess
 import sys
 import time
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import orbax.checkpoint as ocp
 import pytest
 
 from conftest import REPO_ROOT, run_cli, small_config
@@ -50,6 +53,64 @@ def test_sigterm_finishes_the_epoch_saves_and_the_rerun_completes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resuming {workdir} from epoch {stopped_after}" in resumed.stderr
     assert len(json.loads((workdir / "results.json").read_text())["history"]) == 6
+
+
+def _final_state(workdir: pathlib.Path) -> dict:
+    """The arrays of the newest checkpoint's train state, restored without a template (numpy)."""
+    newest = max(int(p.name) for p in (workdir / "checkpoints").iterdir() if p.name.isdigit())
+    state = ocp.StandardCheckpointer().restore((workdir / "checkpoints" / str(newest) / "state").absolute())
+    return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in jax.tree_util.tree_leaves_with_path(state)}
+
+
+def _kill_during_training(args: list[str], env: dict, log: pathlib.Path, after_s: float) -> None:
+    """Starts the run, waits until its epoch program is compiled (training is under way), lets it run
+    `after_s` more seconds, then SIGKILLs it: no handler runs, a save may be half written."""
+    with open(log, "w") as stderr:
+        process = subprocess.Popen(args, env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline = time.time() + 120
+        while "compiled the train epoch" not in log.read_text() and process.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(after_s)
+        process.kill()
+        process.wait()
+
+
+def test_sigkill_at_random_moments_then_resume_ends_bitwise_like_an_uninterrupted_run(tmp_path):
+    # Batch norm, dropout, shuffling and early stopping all depend on state that must survive the kills;
+    # one kept checkpoint makes every save also delete the previous one. 8 epochs of ~0.5 s each.
+    args = [
+        sys.executable,
+        "-m",
+        "fmnist_jax.main",
+        "--config=configs/variant_bn.py",
+        "--config.train_limit=2000",
+        "--config.num_epochs=8",
+        "--config.early_stopping_patience=3",
+        "--config.checkpoint_keep=1",
+    ]
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    straight = tmp_path / "straight"
+    reference = subprocess.run([*args, f"--workdir={straight}"], env=env, cwd=REPO_ROOT, capture_output=True)
+    assert reference.returncode == 0, reference.stderr[-2000:]
+    killed = tmp_path / "killed"
+    delays_s = [round(random.uniform(0.1, 2.5), 2) for _ in range(3)]  # printed on failure: rerun with them
+    epochs_at_kill = []
+    for delay_s in delays_s:
+        _kill_during_training([*args, f"--workdir={killed}"], env, tmp_path / "killed.log", delay_s)
+        epochs_at_kill.append(sorted(p.name for p in (killed / "checkpoints").glob("[0-9]*")))
+    resumed = subprocess.run([*args, f"--workdir={killed}"], env=env, cwd=REPO_ROOT, capture_output=True, text=True)
+    where = f"killed {delays_s} s into training, checkpoints then: {epochs_at_kill}"
+    assert resumed.returncode == 0, (where, resumed.stderr[-2000:])
+    straight_results = json.loads((straight / "results.json").read_text())
+    killed_results = json.loads((killed / "results.json").read_text())
+    for field in ("test_loss", "test_accuracy", "best_epoch", "epochs_trained", "stopped_early"):
+        assert killed_results[field] == straight_results[field], (field, where)
+    for field in ("train_loss", "val_loss", "val_accuracy"):
+        assert [e[field] for e in killed_results["history"]] == [e[field] for e in straight_results["history"]], where
+    straight_state, killed_state = _final_state(straight), _final_state(killed)
+    assert straight_state.keys() == killed_state.keys()
+    for name, value in straight_state.items():
+        np.testing.assert_array_equal(killed_state[name], value, err_msg=f"{name}, {where}")
 
 
 def test_a_garbled_latest_checkpoint_falls_back_to_the_previous_one(tmp_path):

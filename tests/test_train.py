@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 
 import jax
 import numpy as np
@@ -65,6 +66,31 @@ def test_results_json_follows_the_output_contract(two_epoch_run):
     assert on_disk["num_train_examples"] + on_disk["num_val_examples"] == 6000
     assert sorted(p.name for p in (workdir / "checkpoints").iterdir()) == ["1", "2"]
     assert {p.name for p in (workdir / "checkpoints" / "2").iterdir()} >= {"state", "best", "record"}
+
+
+def _tensorboard_scalars(folder) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar of the TensorBoard event files in folder, read back from their TFRecord framing."""
+    from tensorboardX.proto import event_pb2
+
+    scalars: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        raw, offset = path.read_bytes(), 0
+        while offset < len(raw):
+            (length,) = struct.unpack("<Q", raw[offset : offset + 8])
+            event = event_pb2.Event.FromString(raw[offset + 12 : offset + 12 + length])  # after length + its crc
+            offset += 12 + length + 4  # data, then its crc
+            for value in event.summary.value:
+                scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return scalars
+
+
+def test_tensorboard_events_hold_every_epoch(two_epoch_run):
+    workdir, results = two_epoch_run
+    scalars = _tensorboard_scalars(workdir / "tensorboard")
+    assert set(scalars) >= {"train/loss", "train/accuracy", "val/loss", "val/accuracy", "learning_rate"}
+    for tag, field in (("train/loss", "train_loss"), ("val/accuracy", "val_accuracy")):
+        assert [step for step, _ in scalars[tag]] == [1, 2]
+        np.testing.assert_allclose([v for _, v in scalars[tag]], [e[field] for e in results["history"]], rtol=1e-6)
 
 
 def test_eval_only_restores_the_best_checkpoint_with_identical_metrics(two_epoch_run):
