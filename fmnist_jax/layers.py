@@ -143,28 +143,32 @@ class Conv(nn.Module):
         return y
 
 
-def _pool_2x2(x: jax.Array, reduce: Callable[..., jax.Array]) -> jax.Array:
+def _pool(x: jax.Array, window: int, reduce: Callable[..., jax.Array]) -> jax.Array:
     # A reshape + reduce instead of lax.reduce_window: its gradient (select_and_scatter) is 2x
     # slower on XLA:CPU. Odd sides are floored, like Keras' 'valid' pooling.
     n, h, w, c = x.shape
-    x = x[:, : h // 2 * 2, : w // 2 * 2, :].reshape(n, h // 2, 2, w // 2, 2, c)
+    x = x[:, : h // window * window, : w // window * window, :].reshape(n, h // window, window, w // window, window, c)
     return reduce(x, axis=(2, 4))
 
 
 class MaxPool(nn.Module):
-    """2x2 max pooling, stride 2, 'valid'."""
+    """window x window max pooling, stride window, 'valid' (default 2x2)."""
+
+    window: int = 2
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        return _pool_2x2(x, jnp.max)
+        return _pool(x, self.window, jnp.max)
 
 
 class AvgPool(nn.Module):
-    """2x2 average pooling, stride 2, 'valid'."""
+    """window x window average pooling, stride window, 'valid' (default 2x2)."""
+
+    window: int = 2
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        return _pool_2x2(x, jnp.mean)
+        return _pool(x, self.window, jnp.mean)
 
 
 class Flatten(nn.Module):

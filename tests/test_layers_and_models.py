@@ -83,11 +83,13 @@ def test_toeplitz_tile_widens_narrow_layers_only(out_width, kernel_width, out_ch
     assert layers.toeplitz_tile(out_width, kernel_width, out_channels) == expected
 
 
+@pytest.mark.parametrize("window", [2, 4])
 @pytest.mark.parametrize("side", [26, 13, 11])
-def test_pooling_matches_flax_valid_pooling(side):
+def test_pooling_matches_flax_valid_pooling(side, window):
     x = jax.random.normal(jax.random.PRNGKey(0), (2, side, side, 3))
-    np.testing.assert_allclose(layers.MaxPool().apply({}, x), nn.max_pool(x, (2, 2), (2, 2)), rtol=1e-6)
-    np.testing.assert_allclose(layers.AvgPool().apply({}, x), nn.avg_pool(x, (2, 2), (2, 2)), rtol=1e-6)
+    shape = (window, window)
+    np.testing.assert_allclose(layers.MaxPool(window).apply({}, x), nn.max_pool(x, shape, shape), rtol=1e-6)
+    np.testing.assert_allclose(layers.AvgPool(window).apply({}, x), nn.avg_pool(x, shape, shape), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["variant_bn", "b_lenet5"])

@@ -14,12 +14,15 @@ from fmnist_jax.models.registry import register
 
 @register("block_cnn")
 class BlockCNN(SeedModel):
-    """For each of `filters`: conv(c,3,same) -> bn -> act -> [maxpool] -> drop(conv_dropout), with no pool
+    """For each of `filters`: conv(c,k,same) -> bn -> act -> [maxpool] -> drop(conv_dropout), with no pool
     after the blocks past `pooled_blocks`; then flatten -> dense(dense_width) -> bn -> act -> drop(dense_dropout)
-    -> dense(10). cnn4: filters (32, 64, 128), dense 192; cnn5: filters (32, 64, 128, 256), 3 pooled, dense 208."""
+    -> dense(10). cnn4: filters (32, 64, 128), dense 192; cnn5: filters (32, 64, 128, 256), 3 pooled, dense 208.
+    kernel_size and the first pool's window (first_pool) are Report E's CNN search space; the other pools are 2x2."""
 
     filters: Sequence[int] = (32, 64, 128)
     pooled_blocks: int = 3
+    kernel_size: int = 3
+    first_pool: int = 2
     dense_width: int = 192
     conv_dropout: float = 0.25
     dense_dropout: float = 0.5
@@ -28,10 +31,10 @@ class BlockCNN(SeedModel):
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         act, init = self.activation_fn, self.initializer
         for index, features in enumerate(self.filters):
-            x = layers.Conv(features, 3, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x)
+            x = layers.Conv(features, self.kernel_size, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x)
             x = act(layers.batch_norm(train)(x))
             if index < self.pooled_blocks:
-                x = layers.MaxPool()(x)
+                x = layers.MaxPool(self.first_pool if index == 0 else 2)(x)
             x = nn.Dropout(self.conv_dropout, deterministic=not train)(x)
         x = nn.Dense(self.dense_width, kernel_init=init)(layers.Flatten()(x))
         x = nn.Dropout(self.dense_dropout, deterministic=not train)(act(layers.batch_norm(train)(x)))
