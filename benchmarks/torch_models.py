@@ -42,4 +42,53 @@ def cnn_a() -> nn.Module:
     )
 
 
-ARCHITECTURES = {"lenet5": lenet5, "cnn_a": cnn_a}
+def cnn_d() -> nn.Module:
+    """Report D's Kaggle CNN, 6,484,330 params."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(64, 128, 1),
+        nn.ReLU(),
+        nn.Dropout(0.2),
+        nn.Flatten(),
+        nn.Linear(6272, 1024),
+        nn.ReLU(),
+        nn.Dropout(0.25),
+        nn.Linear(1024, 32),
+        nn.ReLU(),
+        nn.Linear(32, 10),
+    )
+
+
+def block_cnn(
+    filters: tuple[int, ...] = (32, 64, 128, 256), pooled_blocks: int = 3, dense_width: int = 208
+) -> nn.Module:
+    """Report E's cnn5 (our chosen layout), 870,746 params: conv -> bn -> relu -> [maxpool] -> drop(.25)
+    blocks, then dense -> bn -> relu -> drop(.5) -> dense(10). Keras' batch-norm settings (momentum
+    0.99 is PyTorch's 0.01, epsilon 1e-3)."""
+    layers: list[nn.Module] = []
+    channels, side = 1, 28
+    for index, features in enumerate(filters):
+        layers += [nn.Conv2d(channels, features, 3, padding=1), nn.BatchNorm2d(features, eps=1e-3, momentum=0.01)]
+        layers.append(nn.ReLU())
+        if index < pooled_blocks:
+            layers.append(nn.MaxPool2d(2))
+            side //= 2
+        layers.append(nn.Dropout(0.25))
+        channels = features
+    layers += [
+        nn.Flatten(),
+        nn.Linear(channels * side * side, dense_width),
+        nn.BatchNorm1d(dense_width, eps=1e-3, momentum=0.01),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(dense_width, 10),
+    ]
+    return nn.Sequential(*layers)
+
+
+ARCHITECTURES = {"lenet5": lenet5, "cnn_a": cnn_a, "cnn_d": cnn_d, "block_cnn": block_cnn}

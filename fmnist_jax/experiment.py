@@ -86,7 +86,7 @@ def _check_same_run(saved_config: dict[str, Any], config: Any, workdir: pathlib.
             )
 
 
-def _timed_compile(fn: Callable[..., Any], *args: Any, donate: bool = False) -> tuple[Any, float]:
+def timed_compile(fn: Callable[..., Any], *args: Any, donate: bool = False) -> tuple[Any, float]:
     """Ahead-of-time compiles fn for these argument shapes; returns (executable, seconds)."""
     start = time.perf_counter()
     compiled = jax.jit(fn, donate_argnums=(0,) if donate else ()).lower(*args).compile()
@@ -151,7 +151,7 @@ class Run:
             test_time_flip=self.config.test_time_flip,
             batch_sharding=self.placement.batch_sharding,
         )
-        return _timed_compile(ensemble.over_members(evaluate, self.num_members), variables, images, labels)
+        return timed_compile(ensemble.over_members(evaluate, self.num_members), variables, images, labels)
 
     def evaluate_best_on_test(self) -> tuple[dict[str, Any], dict[str, Any], float]:
         """Restores the best models and evaluates them on the test set: (test results, record, compile s).
@@ -324,7 +324,7 @@ def _train(run: Run, state: train.TrainState, best: Any, record: dict[str, Any])
     config, splits = run.config, run.splits
     train_images, train_labels = run.put_split(splits.train_images, splits.train_labels)
     val_images, val_labels = run.put_split(splits.val_images, splits.val_labels)
-    train_epoch, compile_train_s = _timed_compile(
+    train_epoch, compile_train_s = timed_compile(
         ensemble.over_members(train.make_train_epoch(run.train_options), run.num_members),
         state,
         train_images,

@@ -41,16 +41,6 @@ from fmnist_jax.errors import UserError
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
 SPACES = ("mlp", "cnn")
 
-_SPACE = flags.DEFINE_enum("space", "mlp", list(SPACES), "Report E's search space: mlp or cnn.")
-_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for one workdir per trial and the tables.")
-_NUM_TRIALS = flags.DEFINE_integer("num_trials", 27, "Architectures sampled at the first rung.")
-_ETA = flags.DEFINE_integer("eta", 3, "Keep the best 1/eta trials at each rung, and train them eta times longer.")
-_MIN_EPOCHS = flags.DEFINE_integer("min_epochs", 1, "Epochs of the first rung.")
-_MAX_EPOCHS = flags.DEFINE_integer("max_epochs", 27, "Epochs of the last rung (at most).")
-_TRAIN_LIMIT = flags.DEFINE_integer("train_limit", 0, "Use only the first N training examples (0: all).")
-_NUM_SEEDS = flags.DEFINE_integer("num_seeds", 1, "Seeds per (architecture, learning rate), vmapped.")
-_SEED = flags.DEFINE_integer("seed", 0, "Seed of the sampling of architectures (and of the CNN learning rates).")
-flags.mark_flag_as_required("workdir")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -295,27 +285,43 @@ def run_search(
     return summary
 
 
+def define_flags() -> None:
+    """The command line's flags; defined only when run as a program (the suite defines --workdir too)."""
+    flags.DEFINE_enum("space", "mlp", list(SPACES), "Report E's search space: mlp or cnn.")
+    flags.DEFINE_string("workdir", None, "Directory for one workdir per trial and the tables.")
+    flags.DEFINE_integer("num_trials", 27, "Architectures sampled at the first rung.")
+    flags.DEFINE_integer("eta", 3, "Keep the best 1/eta trials at each rung, and train them eta times longer.")
+    flags.DEFINE_integer("min_epochs", 1, "Epochs of the first rung.")
+    flags.DEFINE_integer("max_epochs", 27, "Epochs of the last rung (at most).")
+    flags.DEFINE_integer("train_limit", 0, "Use only the first N training examples (0: all).")
+    flags.DEFINE_integer("num_seeds", 1, "Seeds per (architecture, learning rate), vmapped.")
+    flags.DEFINE_integer("seed", 0, "Seed of the sampling of architectures (and of the CNN learning rates).")
+    flags.mark_flag_as_required("workdir")
+
+
 @cli.exit_on_user_error
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.INFO)
     cli.quiet_orbax()
-    root = pathlib.Path(_WORKDIR.value)
+    options = flags.FLAGS
+    root = pathlib.Path(options.workdir)
     summary = run_search(
         root,
-        _SPACE.value,
-        num_trials=_NUM_TRIALS.value,
-        eta=_ETA.value,
-        min_epochs=_MIN_EPOCHS.value,
-        max_epochs=_MAX_EPOCHS.value,
-        train_limit=_TRAIN_LIMIT.value,
-        num_seeds=_NUM_SEEDS.value,
-        seed=_SEED.value,
+        options.space,
+        num_trials=options.num_trials,
+        eta=options.eta,
+        min_epochs=options.min_epochs,
+        max_epochs=options.max_epochs,
+        train_limit=options.train_limit,
+        num_seeds=options.num_seeds,
+        seed=options.seed,
     )
     print((root / "trials.md").read_text())
     print(f"best: {summary['best']['trial']} -> {root / 'best_config.py'}")
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main, flags_parser=cli.parse_flags)

@@ -46,14 +46,40 @@ def test_torch_reference_models_match_our_param_counts():
 
     assert sum(p.numel() for p in torch_models.lenet5().parameters()) == 61_706
     assert sum(p.numel() for p in torch_models.cnn_a().parameters()) == 225_034
+    assert sum(p.numel() for p in torch_models.cnn_d().parameters()) == 6_484_330
+    assert sum(p.numel() for p in torch_models.block_cnn().parameters()) == 870_746  # cnn5, as configs/e_cnn5.py
 
 
 def test_compare_runs_both_frameworks_on_a_slice(tmp_path):
     pytest.importorskip("torch", reason="PyTorch is not installed (the bench extra)")
     result = run_cli(
-        "benchmarks.compare", "--models=lenet5", "--batch_sizes=64", "--train_limit=640", f"--out={tmp_path}"
+        "benchmarks.compare",
+        "--models=lenet5",
+        "--batch_sizes=64",
+        "--train_limit=640",
+        "--torch_compile=false",  # compiling takes ~30 s; BENCHMARKS.md has its numbers
+        f"--out={tmp_path}",
     )
     assert result.returncode == 0, result.stderr[-2000:]
     (row,) = json.loads((tmp_path / "compare.json").read_text())["rows"]
     assert row["jax_images_per_s"] > 0 and row["torch_images_per_s"] > 0
     assert 0.0 <= row["jax_test_accuracy"] <= 1.0 and 0.0 <= row["torch_test_accuracy"] <= 1.0
+
+
+def test_time_to_accuracy_on_a_slice_reports_the_epoch_each_target_was_reached(tmp_path):
+    result = run_cli(
+        "benchmarks.time_to_accuracy",
+        "--configs=b_lenet5",
+        "--split=val",
+        "--targets=0.3,0.999",
+        "--max_epochs=2",
+        "--train_limit=1500",
+        f"--out={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    (row,) = json.loads((tmp_path / "time_to_accuracy.json").read_text())["rows"]
+    assert row["epochs_run"] == 2 and len(row["accuracy_per_epoch"]) == 2  # 99.9 % is never reached: no early exit
+    first = next(epoch for epoch, acc in enumerate(row["accuracy_per_epoch"], 1) if acc >= 0.3)
+    assert row["epoch_to_0.3"] == first and 0 < row["s_to_0.3"] <= row["train_s"]
+    assert row["s_to_0.999"] is None and row["compile_s"] > 0
+    assert "| b_lenet5 |" in result.stdout and "not reached" in result.stdout
