@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from absl import flags, logging
+from absl import app, flags, logging
 
 from fmnist_jax.errors import UserError
 
@@ -97,3 +97,11 @@ class _DropOrbaxInfo(std_logging.Filter):
 
 def quiet_orbax() -> None:
     std_logging.getLogger("absl").addFilter(_DropOrbaxInfo())
+
+
+def begin(argv: list[str]) -> None:
+    """What every training command does first: refuse stray arguments, log at INFO, quiet Orbax."""
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    logging.set_verbosity(logging.INFO)
+    quiet_orbax()

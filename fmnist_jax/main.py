@@ -15,7 +15,7 @@ the cluster, e.g. SLURM or a TPU pod slice).
 
 from __future__ import annotations
 
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
 from fmnist_jax import cli, experiment, parallel
@@ -36,10 +36,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 @cli.exit_on_user_error
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    logging.set_verbosity(logging.INFO)
-    cli.quiet_orbax()
+    cli.begin(argv)
     if _COORDINATOR.value or _DISTRIBUTED.value:
         parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
     experiment.train_and_evaluate(_CONFIG.value, _WORKDIR.value)

@@ -301,10 +301,7 @@ def define_flags() -> None:
 
 @cli.exit_on_user_error
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    logging.set_verbosity(logging.INFO)
-    cli.quiet_orbax()
+    cli.begin(argv)
     options = flags.FLAGS
     root = pathlib.Path(options.workdir)
     summary = run_search(

@@ -183,10 +183,7 @@ def run_suite(
 
 @cli.exit_on_user_error
 def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    logging.set_verbosity(logging.INFO)
-    cli.quiet_orbax()
+    cli.begin(argv)
     profile = PROFILES[_PROFILE.value]
     names = select(config_names_in_report_order(), _ONLY.value)
     root = pathlib.Path(_WORKDIR.value)
