@@ -170,7 +170,7 @@ class Run:
         test_images, test_labels = self.put_split(self.splits.test_images, self.splits.test_labels)
         evaluate, compile_s = self.compile_evaluate(best, test_images, test_labels)
         metrics = parallel.to_host(evaluate(best, test_images, test_labels))
-        results, report_logits = test_results(
+        results, report_logits = results_on_test_set(
             self.layout, metrics, self.splits.test_labels, record["best_val_accuracy"]
         )
         results["test_metrics"] = evaluation.evaluation_metrics(
@@ -217,7 +217,7 @@ class Run:
             )
 
 
-def test_results(
+def results_on_test_set(
     layout: ensemble.MemberLayout, metrics: dict[str, np.ndarray], labels: np.ndarray, best_val_accuracy: list[float]
 ) -> tuple[dict[str, Any], np.ndarray]:
     """The test numbers of a run's members, and the logits its report (confusion matrix, ...) describes.
