@@ -197,9 +197,9 @@ def make_evaluate(
             return None, logits
 
         _, logits = lax.scan(logits_of, None, images)
-        # Every process reads the metrics: gather the logits of all devices.
-        replicated = batch_sharding and jax.sharding.NamedSharding(batch_sharding.mesh, jax.sharding.PartitionSpec())
-        logits = constrain(logits.reshape(num_batches * batch, -1)[:num_examples], replicated)
+        logits = logits.reshape(num_batches * batch, -1)[:num_examples]
+        if batch_sharding is not None:  # every process reads the metrics: gather the logits of all devices
+            logits = constrain(logits, jax.sharding.NamedSharding(batch_sharding.mesh, jax.sharding.PartitionSpec()))
         loss, correct = _loss_and_correct(logits, labels)
         return {"loss": loss.mean(), "accuracy": correct.mean(), "logits": logits}
 
