@@ -94,7 +94,7 @@ def table_row(name: str, results: dict[str, Any]) -> dict[str, Any]:
         "reported_accuracy": reported_accuracy,
         "test_accuracy_mean": results["test_accuracy"],
         "test_accuracy_std": results.get("test_accuracy_std", 0.0),
-        "num_seeds": len(per_seed),
+        "num_seeds": results.get("num_seeds", len(per_seed)),
         "ensemble_test_accuracy": results.get("ensemble_test_accuracy_mean_prob", results["test_accuracy"]),
         "val_accuracy_mean": results["best_val_accuracy"],
         "epochs": results.get("epochs_trained", len(results["history"])),

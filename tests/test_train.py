@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import small_config
-from fmnist_jax import experiment
+from fmnist_jax import experiment, suite
 from fmnist_jax.errors import CheckpointError
 
 RESULT_FIELDS = (
@@ -173,6 +173,8 @@ def test_kfold_trains_every_fold_and_summarises(tmp_path):
     assert summary["val_accuracy_std"] == pytest.approx(np.std(summary["val_accuracy_per_fold"], ddof=1))
     assert all((tmp_path / f"fold_{i}" / "results.json").exists() for i in range(3))
     assert json.loads((tmp_path / "results.json").read_text())["kfold"] == 3
+    row = suite.table_row("baseline_kfold", summary)  # the suite's table takes a k-fold run like any other
+    assert row["val_accuracy_mean"] == summary["val_accuracy_mean"] and row["test_accuracy_std"] > 0
 
 
 def test_feature_maps_are_saved_for_the_chosen_test_images(tmp_path):
