@@ -42,7 +42,6 @@ CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
 SPACES = ("mlp", "cnn")
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Trial:
     """One sampled architecture: the base config it changes, and the changes."""

@@ -83,3 +83,25 @@ def test_time_to_accuracy_on_a_slice_reports_the_epoch_each_target_was_reached(t
     assert row["epoch_to_0.3"] == first and 0 < row["s_to_0.3"] <= row["train_s"]
     assert row["s_to_0.999"] is None and row["compile_s"] > 0
     assert "| b_lenet5 |" in result.stdout and "not reached" in result.stdout
+
+
+def test_profile_epoch_attributes_the_traced_ops_to_the_model_s_layers():
+    result = run_cli("benchmarks.profile_epoch", "--config=b_lenet5", "--steps=4", "--repeats=1", "--top=5")
+    assert result.returncode == 0, result.stderr[-2000:]
+    module_rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| LeNet5/")]
+    modules = {row[1].strip(): (float(row[2]), float(row[3])) for row in module_rows}
+    # Both convolutions run forward and backward; their time is found in the trace and attributed to them.
+    for conv in ("LeNet5/Conv_0", "LeNet5/Conv_1"):
+        forward_ms, backward_ms = modules[conv]
+        assert forward_ms > 0 and backward_ms > 0, conv
+
+
+def test_profile_epoch_reads_module_and_pass_from_op_names():
+    from benchmarks import profile_epoch
+
+    op_name = "jit(train_epoch)/while/body/closed_call/transpose(jvp(LeNet5))/MLPHead_0/Dense_1/dot_general"
+    assert profile_epoch.module_of(op_name) == "LeNet5/MLPHead_0/Dense_1"
+    assert profile_epoch.is_backward(op_name)
+    assert profile_epoch.module_of("jit(train_epoch)/while/body/jvp(LeNet5)/select_n") == "LeNet5"
+    assert profile_epoch.module_of("jit(train_epoch)/while/body/add") == "(outside the model)"
+    assert not profile_epoch.is_backward("jit(train_epoch)/while/body/jvp(LeNet5)/Conv_0/dot_general")

@@ -144,5 +144,3 @@ def test_skip_step_leaves_params_unchanged_on_a_nan_gradient():
     np.testing.assert_array_equal(optax.apply_updates(params, updates)["w"], params["w"])
     updates, _ = tx.update({"w": jnp.array([1.0, 1.0, 0.0])}, opt_state, params)
     assert not np.array_equal(optax.apply_updates(params, updates)["w"], params["w"])
-
-
