@@ -97,11 +97,11 @@ def test_profile_epoch_attributes_the_traced_ops_to_the_model_s_layers():
 
 
 def test_profile_epoch_reads_module_and_pass_from_op_names():
-    from benchmarks import profile_epoch
+    from benchmarks import hlo_profile
 
     op_name = "jit(train_epoch)/while/body/closed_call/transpose(jvp(LeNet5))/MLPHead_0/Dense_1/dot_general"
-    assert profile_epoch.module_of(op_name) == "LeNet5/MLPHead_0/Dense_1"
-    assert profile_epoch.is_backward(op_name)
-    assert profile_epoch.module_of("jit(train_epoch)/while/body/jvp(LeNet5)/select_n") == "LeNet5"
-    assert profile_epoch.module_of("jit(train_epoch)/while/body/add") == "(outside the model)"
-    assert not profile_epoch.is_backward("jit(train_epoch)/while/body/jvp(LeNet5)/Conv_0/dot_general")
+    assert hlo_profile.module_of(op_name) == "LeNet5/MLPHead_0/Dense_1"
+    assert hlo_profile.is_backward(op_name)
+    assert hlo_profile.module_of("jit(train_epoch)/while/body/jvp(LeNet5)/select_n") == "LeNet5"
+    assert hlo_profile.module_of("jit(train_epoch)/while/body/add") == "(outside the model)"
+    assert not hlo_profile.is_backward("jit(train_epoch)/while/body/jvp(LeNet5)/Conv_0/dot_general")
