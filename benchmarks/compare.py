@@ -67,6 +67,10 @@ def run_torch(
 
     from benchmarks import torch_models
 
+    if compiled:
+        # A fresh compiler cache per (model, batch size): otherwise each model reuses graphs made
+        # dynamic by the earlier ones and, past dynamo's recompile limit (8), silently runs eager.
+        torch._dynamo.reset()
     torch.manual_seed(0)
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
     model = torch_models.ARCHITECTURES[name]()
