@@ -160,6 +160,8 @@ def run_suite(
         try:
             results = experiment.train_and_evaluate(config, str(root / name))
             rows.append(table_row(name, results))
+        except experiment.Interrupted:  # SIGTERM / Ctrl-C stop the whole suite, not just this config.
+            raise
         except UserError as e:  # One broken config does not stop the suite; its row says why.
             logging.error("%s: %s", name, e)
             rows.append(

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from fmnist_jax import suite
+from fmnist_jax import experiment, suite
 from fmnist_jax.errors import UserError
 
 NAMES = ["b_lenet5", "baseline"]
@@ -48,3 +48,18 @@ def test_order_follows_the_configs_readme_and_only_filters():
     assert suite.select(names, ["b_*"]) == [n for n in names if n.startswith("b_")]
     with pytest.raises(UserError, match="matches no config"):
         suite.select(names, ["zzz*"])
+
+
+def test_an_interrupted_config_stops_the_whole_suite(tmp_path, monkeypatch):
+    """SIGTERM inside one config's training (experiment.Interrupted) must end the suite, with its
+    message, instead of being recorded as that config's error while the suite goes on to the next."""
+    trained = []
+
+    def interrupted_after_the_first(config, workdir):
+        trained.append(workdir)
+        raise experiment.Interrupted("stopped by SIGTERM after epoch 1 of 3")
+
+    monkeypatch.setattr(experiment, "train_and_evaluate", interrupted_after_the_first)
+    with pytest.raises(experiment.Interrupted, match="SIGTERM"):
+        suite.run_suite(tmp_path, NAMES, num_epochs_cap=1, num_seeds=1, train_limit=1500, profile="cpu")
+    assert len(trained) == 1 and not (tmp_path / "results.md").exists()
