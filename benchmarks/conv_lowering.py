@@ -2,7 +2,7 @@
 
   python -m benchmarks.conv_lowering [--configs=baseline,variant_bn] [--num_examples=6400] [--repeats=3]
 
-For each config and lowering (im2col, xla) it compiles the real train epoch (lax.scan over the
+For each config and lowering (toeplitz, im2col, xla) it compiles the real train epoch (lax.scan over the
 batches of the config's batch size) on the first `num_examples` training images, runs it `repeats`
 times after the compile, and prints the best epoch's step time and images/s. Compile time is
 reported separately. Re-run it on a new jax release or backend before changing `conv_impl='auto'`.
