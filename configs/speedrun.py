@@ -6,7 +6,7 @@ decay to 0 at the end), label smoothing 0.1, random horizontal flips, and at eva
 logits of each image and its mirror image.
 
 Chosen on the validation split only (`python -m benchmarks.time_to_accuracy --split=val`), 2026-11-25,
-on the 2-core Xeon of BENCHMARKS.md, three candidates (val accuracy at the end; seconds to 93 % val):
+on a 2-core VM of the CI size, three candidates (val accuracy at the end; seconds to 93 % val):
 filters 32/64/128 for 10 epochs: 92.97 % (never 93 %); 32/64/128, 15 epochs: 93.55 %, 329 s;
 24/48/96, 15 epochs: 93.28 %, 250 s; 24/48/96, 20 epochs: 93.70 %, 258 s (93.5 % at 333 s). The last
 is this config: the margin over 93 % on validation is for the gap between validation and test. The
