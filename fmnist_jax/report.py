@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -120,7 +121,8 @@ def plot_accuracy_scatter(
     ax.set_xscale("log")
     ax.set_xlabel(f"{x_label} (log scale)")
     ax.set_ylabel("test accuracy % (mean +- std over seeds)")
-    ax.set_title(title[:120], fontsize=8)
+    # The suite's header is one long line (profile, device, versions, date): wrap it, never cut it.
+    ax.set_title(textwrap.fill(title.lstrip("# "), width=150), fontsize=8)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

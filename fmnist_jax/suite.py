@@ -176,7 +176,7 @@ def run_suite(
     header = (
         f"# fmnist_jax suite: profile {profile}, epochs capped at {num_epochs_cap or 'the config'}, "
         f"{num_seeds} seed(s) per config{f', first {train_limit} training examples' if train_limit else ''}; "
-        f"{device['platform']} {device['device_kind']} (host {device['host_cpu']} x{device['host_cores']}), "
+        f"{_device_name(device)}, "
         f"jax {environment.versions()['jax']}, {time.strftime('%Y-%m-%d')}"
     )
     write_tables(root, rows, header)
