@@ -109,7 +109,7 @@ def table_row(name: str, results: dict[str, Any]) -> dict[str, Any]:
 def _device_name(device: dict[str, Any]) -> str:
     if device["platform"] == "cpu":
         return f"CPU ({device['host_cpu']} x{device['host_cores']})"
-    return f"{device['device_count']}x {device['device_kind']}"
+    return f"{device['device_count']}x {device['device_kind']} (host {device['host_cpu']} x{device['host_cores']})"
 
 
 def _markdown(rows: list[dict[str, Any]], header: str) -> str:
