@@ -12,10 +12,9 @@ from typing import Any
 import jax
 
 from fmnist_jax import ensemble, environment, optim, train
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import CONFIG_DIR, config_from_file
 from fmnist_jax.models import build_model
 
-CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
 # One config per registered architecture: the report's own setting of that model.
 ARCHITECTURE_CONFIGS = {
     "cnn_a": "baseline",

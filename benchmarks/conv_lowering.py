@@ -10,7 +10,6 @@ reported separately. Re-run it on a new jax release or backend before changing `
 
 from __future__ import annotations
 
-import pathlib
 import time
 
 import jax
@@ -18,12 +17,11 @@ from absl import app, flags
 
 from benchmarks import common
 from fmnist_jax import data, environment, train
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import CONFIG_DIR, config_from_file
 
 _CONFIGS = flags.DEFINE_list("configs", ["baseline", "variant_bn"], "Config names in configs/.")
 _NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 6400, "Training examples per timed epoch.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed epochs per measurement (the best is kept).")
-CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
 
 
 def time_epoch(config, images, labels, repeats: int) -> dict[str, float]:

@@ -11,7 +11,6 @@ vmapped / sequential below 1 is what training the members in one program saves.
 
 from __future__ import annotations
 
-import pathlib
 import time
 
 import jax
@@ -19,13 +18,12 @@ from absl import app, flags
 
 from benchmarks import common
 from fmnist_jax import data, ensemble, environment, train
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import CONFIG_DIR, config_from_file
 
 _CONFIGS = flags.DEFINE_list("configs", ["b_lenet5", "e_cnn5"], "Config names in configs/.")
 _MEMBERS = flags.DEFINE_list("members", ["1", "4", "8", "16"], "Ensemble sizes to time.")
 _NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 5120, "Training examples per timed epoch.")
 _REPEATS = flags.DEFINE_integer("repeats", 2, "Timed epochs per measurement (the best is kept).")
-CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
 
 
 def time_members(config, num_members: int, images: jax.Array, labels: jax.Array, repeats: int) -> dict[str, float]:

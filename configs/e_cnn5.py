@@ -1,6 +1,7 @@
 """Report E cnn5 (chosen layout): four blocks c = 32, 64, 128, 256 (no pool after the fourth) -> flatten(2304)
 -> dense(208) -> bn -> ReLU -> drop(.5) -> dense(10): 870,746 trainable + 1,376 BN statistics (report: ~872k).
-Reported test 94.09 %; 15 of them voting: 95.09 % (the ensembles issue).
+Reported test 94.09 %; "15 models from different seeds vote": 95.09 % test (loss .1552), in
+reference.ensemble_*; run it with --config.num_seeds=15 (one vmapped program).
 """
 
 import pathlib
@@ -14,4 +15,7 @@ def get_config():
     config.model_options.dense_width = 208
     config.reference.variant = "cnn5"
     config.reference.test_accuracy = 0.9409
+    config.reference.ensemble_size = 15
+    config.reference.ensemble_test_accuracy = 0.9509
+    config.reference.ensemble_test_loss = 0.1552
     return config

@@ -27,6 +27,7 @@ class AugmentSpec:
     rotation_deg: float = 0.0  # max rotation, degrees, uniform in [-rotation_deg, rotation_deg]
     zoom: float = 0.0  # max relative zoom: scale uniform in [1 - zoom, 1 + zoom]
     flip_horizontal: bool = False  # mirror left-right with probability 1/2
+    flip_vertical: bool = False  # mirror upside down with probability 1/2 (Report A's flip)
     noise_std: float = 0.0  # additive Gaussian noise on [0, 1] pixels (Report A: variance 0.01 -> 0.1)
     erase_prob: float = 0.0  # random erasing: probability per image
     erase_max_area: float = 0.25  # largest erased fraction of the image (smallest: 0.02)
@@ -34,7 +35,13 @@ class AugmentSpec:
     @property
     def is_identity(self) -> bool:
         return not (
-            self.shift_px or self.rotation_deg or self.zoom or self.flip_horizontal or self.noise_std or self.erase_prob
+            self.shift_px
+            or self.rotation_deg
+            or self.zoom
+            or self.flip_horizontal
+            or self.flip_vertical
+            or self.noise_std
+            or self.erase_prob
         )
 
     @property
@@ -104,8 +111,16 @@ def augment_image(image: jax.Array, key: jax.Array, spec: AugmentSpec) -> jax.Ar
     k_affine, k_flip, k_noise, k_erase = jax.random.split(key, 4)
     if spec.is_geometric:
         image = _affine(image, k_affine, spec)
+    # Flips after the affine resample: Report A flips the rotated image. k_flip is split only when
+    # both flips are on, so a config with one flip draws exactly as before.
+    if spec.flip_horizontal and spec.flip_vertical:
+        k_flip, k_flip_vertical = jax.random.split(k_flip)
+    else:
+        k_flip_vertical = k_flip
     if spec.flip_horizontal:
         image = jnp.where(jax.random.bernoulli(k_flip), image[:, ::-1], image)
+    if spec.flip_vertical:
+        image = jnp.where(jax.random.bernoulli(k_flip_vertical), image[::-1, :], image)
     if spec.noise_std:
         image = image + spec.noise_std * jax.random.normal(k_noise, image.shape, image.dtype)
     if spec.erase_prob:

@@ -6,9 +6,13 @@ Fields are grouped as the engine reads them; `validate` (config_check.py) says w
 from __future__ import annotations
 
 import pathlib
+import re
 import runpy
 
 import ml_collections
+
+# The config zoo: configs/*.py beside the package (one get_config() each), listed in configs/README.md.
+CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -18,7 +22,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.model = "cnn_a"
     c.model_options = ml_collections.ConfigDict()
     c.activation = "relu"  # relu | sigmoid | tanh, in every hidden layer
-    c.kernel_init = "glorot_uniform"  # glorot_uniform | he_normal | lecun_normal
+    # glorot_uniform | he_normal | lecun_normal (biases zero, as Keras and flax) | torch_default (weights
+    # and biases as PyTorch's nn.Linear / nn.Conv2d draw them: U(+-1/sqrt(fan_in)) both).
+    c.kernel_init = "glorot_uniform"
     c.conv_impl = "auto"  # auto (toeplitz/im2col matmuls on CPU, XLA conv elsewhere) | im2col | toeplitz | xla
 
     # Training.
@@ -34,7 +40,10 @@ def base_config() -> ml_collections.ConfigDict:
     # max_consecutive_nonfinite_steps in a row the update is applied anyway and the run stops).
     c.nan_policy = "stop"
     c.max_consecutive_nonfinite_steps = 10
-    c.conv_kernel_l2 = 0.0  # Keras l2(f) kernel regulariser on every conv: f * sum(w**2) added to the loss
+    c.conv_kernel_l2 = 0.0  # Keras l2(f) kernel regulariser on the convs: f * sum(w**2) added to the loss
+    # The conv modules that carry that regulariser, by their flax names (Conv_0, Conv_1, ... in the order
+    # the model creates them; `python -m fmnist_jax.describe` lists them); () = every conv.
+    c.conv_kernel_l2_layers = ()
     c.label_smoothing = 0.0  # cross-entropy against (1 - s) * one_hot + s / 10 in training (the reported loss too)
     # Hyperparameter sweep as a vmapped axis: every combination of these values (empty: the single
     # value of the field above) times num_seeds members, trained by one program, e.g.
@@ -53,6 +62,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.augment.rotation_deg = 0.0
     c.augment.zoom = 0.0
     c.augment.flip_horizontal = False
+    c.augment.flip_vertical = False
     c.augment.noise_std = 0.0
     c.augment.erase_prob = 0.0
     c.augment.erase_max_area = 0.25
@@ -69,11 +79,16 @@ def base_config() -> ml_collections.ConfigDict:
     c.final_lr_fraction = 0.0  # cosine, one_cycle: the last step's lr as a fraction of the peak
     c.weight_decay = 0.0
     c.weight_decay_mode = "coupled"  # coupled: L2 added to the gradient | decoupled (AdamW-style)
+    # Whose optimizer defaults to reproduce: keras (Adam epsilon 1e-7 as Keras places it; RMSprop rho 0.9,
+    # epsilon 1e-7 inside the root) | pytorch (Adam eps 1e-8, optax's own Adam; RMSprop alpha 0.99, eps 1e-8
+    # outside the root). Four of the five reports used Keras.
+    c.optimizer_defaults = "keras"
 
     # Data.
     c.data_source = "idx"  # idx (the four IDX files, no TensorFlow) | tfds (optional extra)
     c.data_dir = ""  # "" = /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist)
-    c.val_fraction = 0.1  # stratified, taken from the 60k train set
+    c.val_fraction = 0.1  # taken from the 60k train set
+    c.val_split = "stratified"  # stratified (each class's share) | random (sklearn train_test_split's default)
     c.split_seed = 0  # the validation split; fixed across model seeds so members see the same data
     c.train_limit = 0  # use only the first N of the 60k training examples; 0 = all
     # Train on train + validation (the val split is still evaluated, but no longer held out, so the
@@ -105,10 +120,26 @@ def base_config() -> ml_collections.ConfigDict:
     c.reference.val_loss = -1.0
     c.reference.test_loss = -1.0
     c.reference.roc_auc = -1.0
-    c.reference.num_params = -1
+    c.reference.num_params = -1  # the report's own count, of its own model
+    c.reference.num_outputs = 10  # the width of the report's output layer, where it is not 10 (Report D's ANN: 5)
+    c.reference.tuned_test_accuracy = -1.0  # the report's hyperparameter-tuned model of this family (Report E's MLP)
+    # An ensemble the report built from this config (Report E: 15 cnn5 models voting).
+    c.reference.ensemble_size = 0
+    c.reference.ensemble_test_accuracy = -1.0
+    c.reference.ensemble_test_loss = -1.0
+    # What a reader must know to compare with the report's numbers (e.g. its validation data came from
+    # the test set, or its parameter count is of another head); shown beside the numbers in results/.
+    c.reference.notes = ""
     return c
 
 
 def config_from_file(path: str | pathlib.Path) -> ml_collections.ConfigDict:
     """get_config() of another config file: lets a variant start from its baseline."""
     return runpy.run_path(str(path))["get_config"]()
+
+
+def config_names_in_report_order(config_dir: pathlib.Path = CONFIG_DIR) -> list[str]:
+    """Config names in the order configs/README.md lists them (report, then the report's order)."""
+    listed = re.findall(r"^\| `([\w.-]+)\.py`", (config_dir / "README.md").read_text(), flags=re.MULTILINE)
+    present = {path.stem for path in config_dir.glob("*.py")}
+    return [name for name in listed if name in present] + sorted(present - set(listed))

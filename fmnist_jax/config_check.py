@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fmnist_jax import augment, layers, parallel
+import jax
+import numpy as np
+
+from fmnist_jax import augment, data, layers, optim, parallel, train
 from fmnist_jax.errors import ConfigError
 from fmnist_jax.models import build_model
 
@@ -52,6 +55,8 @@ def validate(config: Any) -> None:
     _choice(config, "weight_decay_mode", WEIGHT_DECAY_MODES)
     _choice(config, "data_source", DATA_SOURCES)
     _choice(config, "nan_policy", NAN_POLICIES)
+    _choice(config, "optimizer_defaults", optim.OPTIMIZER_DEFAULTS)
+    _choice(config, "val_split", data.VAL_SPLITS)
     _choice(config, "activation", tuple(layers.ACTIVATIONS))
     _choice(config, "kernel_init", tuple(layers.INITIALIZERS))
     _choice(config, "conv_impl", layers.CONV_IMPLS)
@@ -96,4 +101,18 @@ def validate(config: Any) -> None:
         if not 0 <= index < 10_000:
             raise ConfigError(f"config field feature_map_images holds {index}: test-set indices are 0..9999.")
     augment.spec_from_config(config.augment)
-    build_model(config)  # Unknown model or model option.
+    model = build_model(config)  # Unknown model or model option.
+    if config.conv_kernel_l2_layers:
+        _check_l2_layers(config, model)
+
+
+def _check_l2_layers(config: Any, model: Any) -> None:
+    """Every name in conv_kernel_l2_layers is a conv of this model (shapes only: nothing is computed)."""
+    variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, 28, 28, 1)), train=False))
+    convs = train.conv_kernel_paths(variables["params"])
+    unknown = [name for name in config.conv_kernel_l2_layers if name not in convs]
+    if unknown:
+        raise ConfigError(
+            f"config field conv_kernel_l2_layers names {unknown[0]!r}, not a conv of model {config.model!r}: "
+            f"use some of {', '.join(convs)}."
+        )

@@ -32,6 +32,7 @@ CLASS_NAMES = (
 )
 NUM_CLASSES = len(CLASS_NAMES)
 IMAGE_SIDE_PX = 28
+VAL_SPLITS = ("stratified", "random")  # config.val_split
 
 # SHA-256 of the decompressed bytes: Debian recompressed the .gz files, so their own hashes differ
 # from upstream's while the content is identical.
@@ -186,6 +187,18 @@ def stratified_kfold(labels: np.ndarray, num_folds: int, seed: int) -> list[np.n
     return [np.sort(np.concatenate(parts)) for parts in folds]
 
 
+def random_split(num_examples: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Splits indices into (train, val) with classes ignored, as sklearn's
+    `train_test_split(test_size=val_fraction, random_state=seed)` does without `stratify`: the first
+    ceil(val_fraction * n) of numpy's legacy RandomState(seed).permutation(n) are validation (the same
+    indices as sklearn's; a test checks it). Both returned sorted ascending."""
+    num_val = int(np.ceil(val_fraction * num_examples))
+    val_idx = np.sort(np.random.RandomState(seed).permutation(num_examples)[:num_val])
+    train_mask = np.ones(num_examples, dtype=bool)
+    train_mask[val_idx] = False
+    return np.flatnonzero(train_mask), val_idx
+
+
 def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Splits indices into (train, val) keeping each class's share; both sorted ascending.
 
@@ -225,9 +238,11 @@ def make_splits(
     num_folds: int = 0,
     fold_index: int = -1,
     fold_val_into_train: bool = False,
+    val_split: str = "stratified",
 ) -> Splits:
-    """Takes the first `train_limit` training examples (0 = all), then a stratified validation split:
-    val_fraction of each class, or with num_folds > 1 the fold_index-th of num_folds stratified folds.
+    """Takes the first `train_limit` training examples (0 = all), then a validation split: val_fraction
+    of each class (stratified) or of the whole set (random), or with num_folds > 1 the fold_index-th of
+    num_folds stratified folds.
     fold_val_into_train trains on the validation examples too.
 
     The test set is returned untouched: it is used only for the final evaluation.
@@ -238,6 +253,8 @@ def make_splits(
     if num_folds > 1:
         val_idx = stratified_kfold(labels, num_folds, split_seed)[fold_index]
         train_idx = np.setdiff1d(np.arange(len(labels)), val_idx)
+    elif val_split == "random":
+        train_idx, val_idx = random_split(len(labels), val_fraction, split_seed)
     else:
         train_idx, val_idx = stratified_split(labels, val_fraction, split_seed)
     if fold_val_into_train:

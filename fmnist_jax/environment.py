@@ -1,10 +1,13 @@
-"""What a result was measured on: device, host CPU and library versions."""
+"""What a result was measured on and how it was made: device, host, library versions, commit, command."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import os
 import platform
+import shlex
+import subprocess
+import sys
 from typing import Any
 
 import jax
@@ -42,3 +45,51 @@ def versions() -> dict[str, str]:
             found[name] = "not installed"
     found["python"] = platform.python_version()
     return found
+
+
+def _git(*args: str) -> str | None:
+    """Output of a git command in the checkout holding this package, or None outside one."""
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        done = subprocess.run(["git", *args], cwd=package_root, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.rstrip("\n") if done.returncode == 0 else None
+
+
+def command_line() -> str:
+    """The command that is running, as a user would type it (`python -m module args`)."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    program = ["python", "-m", spec.name] if spec is not None and spec.name else ["python", sys.argv[0]]
+    return shlex.join(program + sys.argv[1:])
+
+
+def memory_gib() -> float:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        return -1.0
+
+
+def provenance() -> dict[str, Any]:
+    """How a result was made: the code (commit, and whether the tree differed from it), the command,
+    the XLA flags, and the machine. `dirty` lists the tracked files that differed, so a reader knows
+    exactly what was not committed."""
+    commit = _git("rev-parse", "HEAD")
+    changed = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "git_commit": commit or "unknown (not a git checkout)",
+        "git_dirty": bool(changed) if changed is not None else None,
+        "git_changed_files": [line[3:] for line in changed.splitlines()] if changed else [],
+        "command": command_line(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "jax_platforms": os.environ.get("JAX_PLATFORMS", ""),
+        "machine": {
+            "hostname": platform.node(),
+            "os": platform.platform(),
+            "cpu": _cpu_model(),
+            "cores": os.cpu_count(),
+            "memory_gib": memory_gib(),
+        },
+    }

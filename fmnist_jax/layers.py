@@ -34,7 +34,8 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "sigmoid": nn.sigmoid,
     "tanh": nn.tanh,
 }
-INITIALIZERS: dict[str, Callable[..., Any]] = {
+Initializer = Callable[..., Any]
+INITIALIZERS: dict[str, Initializer] = {
     # Keras' default for Conv2D and Dense.
     "glorot_uniform": nn.initializers.glorot_uniform(),
     "he_normal": nn.initializers.he_normal(),
@@ -42,6 +43,29 @@ INITIALIZERS: dict[str, Callable[..., Any]] = {
     "lecun_normal": nn.initializers.lecun_normal(),
     # PyTorch's default for Conv2d and Linear weights: kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)).
     "torch_default": nn.initializers.variance_scaling(1.0 / 3.0, "fan_in", "uniform"),
+}
+
+
+def zeros_bias(fan_in: int) -> Initializer:
+    """Keras' and flax's bias initialiser: zeros (fan_in unused)."""
+    del fan_in
+    return nn.initializers.zeros
+
+
+def torch_bias(fan_in: int) -> Initializer:
+    """PyTorch's nn.Linear / nn.Conv2d reset_parameters: bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    bound = 1.0 / np.sqrt(fan_in)
+
+    def init(key: jax.Array, shape: tuple[int, ...], dtype: Any = jnp.float32) -> jax.Array:
+        return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+    return init
+
+
+# A layer's bias initialiser from its fan-in, by the name of its kernel_init: "torch_default" means
+# PyTorch's layer defaults, weights and biases both; every other scheme leaves the biases at zero.
+BIAS_INITIALIZERS: dict[str, Callable[[int], Initializer]] = {
+    name: torch_bias if name == "torch_default" else zeros_bias for name in INITIALIZERS
 }
 
 
@@ -129,7 +153,8 @@ class Conv(nn.Module):
     kernel_size: int
     padding: str = "SAME"
     use_bias: bool = True
-    kernel_init: Callable[..., Any] = nn.initializers.lecun_normal()
+    kernel_init: Initializer = nn.initializers.lecun_normal()
+    bias_init: Callable[[int], Initializer] = zeros_bias  # fan_in -> initializer
     conv_impl: str = "auto"
 
     @nn.compact
@@ -139,8 +164,25 @@ class Conv(nn.Module):
         lower = {"im2col": conv_im2col, "toeplitz": conv_toeplitz, "xla": conv_xla}[resolve_conv_impl(self.conv_impl)]
         y = lower(x, kernel, self.padding)
         if self.use_bias:
-            y = y + self.param("bias", nn.initializers.zeros, (self.features,))
+            fan_in = self.kernel_size * self.kernel_size * x.shape[-1]
+            y = y + self.param("bias", self.bias_init(fan_in), (self.features,))
         return y
+
+
+class Dense(nn.Module):
+    """x @ kernel + bias, as flax.linen.Dense (same parameter names and numerics), with a bias
+    initialiser that knows the fan-in (PyTorch's nn.Linear draws its bias from it)."""
+
+    features: int
+    kernel_init: Initializer = nn.initializers.lecun_normal()
+    bias_init: Callable[[int], Initializer] = zeros_bias  # fan_in -> initializer
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        fan_in = x.shape[-1]
+        kernel = self.param("kernel", self.kernel_init, (fan_in, self.features))
+        bias = self.param("bias", self.bias_init(fan_in), (self.features,))
+        return lax.dot_general(x, kernel, (((x.ndim - 1,), (0,)), ((), ()))) + bias
 
 
 def _pool(x: jax.Array, window: int, reduce: Callable[..., jax.Array]) -> jax.Array:

@@ -8,13 +8,16 @@ program (see ensemble.py). A single run goes through the very same code with one
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import optax
 
 # The hyperparameters every optimizer state holds, by their config field names.
 HYPERPARAMETERS = ("learning_rate", "weight_decay")
+# Whose defaults (epsilon, its placement, RMSprop's decay) the optimizers reproduce: config.optimizer_defaults.
+OPTIMIZER_DEFAULTS = ("keras", "pytorch")
 
 
 def relative_schedule(config: Any, steps_per_epoch: int) -> optax.Schedule:
@@ -57,18 +60,57 @@ def make_schedule(config: Any, steps_per_epoch: int) -> optax.Schedule:
     return lambda step: config.learning_rate * relative(step)
 
 
+class KerasAdamState(NamedTuple):
+    count: jax.Array
+    mu: Any
+    nu: Any
+
+
+def scale_by_keras_adam(b1: float = 0.9, b2: float = 0.999, epsilon: float = 1e-7) -> optax.GradientTransformation:
+    """Adam as Keras applies it: epsilon is "epsilon hat", added to sqrt(v) before the bias correction.
+
+    keras/src/optimizers/adam.py (update_step): `alpha = lr * sqrt(1 - beta_2_power) / (1 - beta_1_power)`,
+    `variable -= m * alpha / (sqrt(v) + epsilon)`. That equals optax's scale_by_adam with an epsilon of
+    epsilon / sqrt(1 - b2**t), which changes with the step t (31.6x larger at t = 1, about 1x after a
+    few thousand steps); optax has no such option, hence this transformation. The output is the
+    direction before the learning rate (the chain's scale_by_learning_rate applies -lr).
+    """
+
+    def init(params: Any) -> KerasAdamState:
+        # Two separate trees: the train state is donated, and one buffer cannot be donated twice.
+        mu = jax.tree_util.tree_map(jnp.zeros_like, params)
+        nu = jax.tree_util.tree_map(jnp.zeros_like, params)
+        return KerasAdamState(count=jnp.zeros([], jnp.int32), mu=mu, nu=nu)
+
+    def update(updates: Any, state: KerasAdamState, params: Any = None) -> tuple[Any, KerasAdamState]:
+        del params
+        mu = jax.tree_util.tree_map(lambda m, g: m + (g - m) * (1 - b1), state.mu, updates)
+        nu = jax.tree_util.tree_map(lambda v, g: v + (g * g - v) * (1 - b2), state.nu, updates)
+        count = state.count + 1
+        step = count.astype(jnp.float32)
+        correction = jnp.sqrt(1 - b2**step) / (1 - b1**step)
+        direction = jax.tree_util.tree_map(lambda m, v: m * correction / (jnp.sqrt(v) + epsilon), mu, nu)
+        return direction, KerasAdamState(count=count, mu=mu, nu=nu)
+
+    return optax.GradientTransformation(init, update)
+
+
 def _scale_by_optimizer(config: Any) -> optax.GradientTransformation:
+    keras = config.optimizer_defaults == "keras"
     if config.optimizer == "adam":
-        return optax.scale_by_adam()
+        # Keras: Adam(epsilon=1e-7) as epsilon hat; PyTorch: Adam(eps=1e-8) added to sqrt(v_hat), as optax does.
+        return scale_by_keras_adam(epsilon=1e-7) if keras else optax.scale_by_adam(eps=1e-8)
     if config.optimizer == "sgd":
         return optax.trace(decay=config.momentum, nesterov=config.nesterov) if config.momentum else optax.identity()
     if config.optimizer == "rmsprop":
-        # Keras' RMSprop defaults: rho 0.9, epsilon 1e-7.
-        return (
-            optax.scale_by_rms(decay=0.9, eps=1e-7)
-            if not config.momentum
-            else optax.chain(optax.scale_by_rms(decay=0.9, eps=1e-7), optax.trace(decay=config.momentum))
+        # Keras (keras/src/optimizers/rmsprop.py): rho 0.9, epsilon 1e-7 inside the root,
+        # `lr * g / sqrt(velocity + epsilon)`. PyTorch: alpha 0.99, eps 1e-8 outside, `g / (sqrt(v) + eps)`.
+        rms = (
+            optax.scale_by_rms(decay=0.9, eps=1e-7, eps_in_sqrt=True)
+            if keras
+            else optax.scale_by_rms(decay=0.99, eps=1e-8, eps_in_sqrt=False)
         )
+        return rms if not config.momentum else optax.chain(rms, optax.trace(decay=config.momentum))
     raise ValueError(f"unknown optimizer {config.optimizer!r}")  # config_check rejects it first.
 
 

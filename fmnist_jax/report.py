@@ -128,3 +128,70 @@ def plot_accuracy_scatter(
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def spread_positions(positions: Sequence[float], min_gap: float, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """Positions moved apart to at least min_gap each, order kept, as little as possible, within [low, high]
+    when they fit: where labels of close points go so that none overlaps another."""
+    order = np.argsort(positions, kind="stable")
+    placed = np.asarray(positions, dtype=np.float64)[order].copy()
+    for i in range(1, len(placed)):
+        placed[i] = max(placed[i], placed[i - 1] + min_gap)
+    overflow = placed[-1] - high if len(placed) else 0.0
+    if overflow > 0:
+        placed[-1] -= overflow
+        for i in range(len(placed) - 2, -1, -1):
+            placed[i] = min(placed[i], placed[i + 1] - min_gap)
+    placed = np.maximum(placed, low + np.arange(len(placed)) * min_gap) if len(placed) else placed
+    result = np.empty_like(placed)
+    result[order] = placed
+    return result
+
+
+def plot_reproduction(rows: Sequence[dict[str, Any]], path: pathlib.Path) -> None:
+    """The report's number (x) against ours (y, mean +- std over seeds) per config, one colour per report,
+    the diagonal drawn; labels in a column beside the axes, each joined to its point, so none overlap."""
+    fig, ax = plt.subplots(figsize=(11, 9))
+    fig.subplots_adjust(left=0.08, right=0.68, top=0.93, bottom=0.08)
+    xs = np.array([100 * row["report_value"] for row in rows])
+    ys = np.array([100 * np.mean(row["ours"]) for row in rows])
+    errors = np.array([100 * (np.std(row["ours"], ddof=1) if len(row["ours"]) > 1 else 0.0) for row in rows])
+    low = float(np.floor(min(xs.min(), (ys - errors).min()) - 1))
+    high = float(np.ceil(max(xs.max(), (ys + errors).max()) + 1))
+    ax.plot([low, high], [low, high], color="grey", lw=1, ls="--", label="ours = report")
+    ax.fill_between([low, high], [low - 1, high - 1], [low + 1, high + 1], color="grey", alpha=0.12, label="+-1 point")
+    reports = sorted({row["report"] for row in rows})
+    colours = {report: f"C{i}" for i, report in enumerate(reports)}
+    for report in reports:
+        chosen = [i for i, row in enumerate(rows) if row["report"] == report]
+        ax.errorbar(
+            xs[chosen],
+            ys[chosen],
+            yerr=errors[chosen],
+            fmt="o",
+            capsize=3,
+            color=colours[report],
+            label=f"Report {report}",
+        )
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    label_y = spread_positions((ys - low) / (high - low), min_gap=min(0.035, 1.0 / (len(rows) + 1)))
+    for i, row in enumerate(rows):
+        ax.annotate(
+            f"{row['config']} ({row['split']})",
+            xy=(xs[i], ys[i]),
+            xycoords="data",
+            xytext=(1.03, label_y[i]),
+            textcoords="axes fraction",
+            fontsize=7,
+            va="center",
+            color=colours[row["report"]],
+            arrowprops={"arrowstyle": "-", "color": colours[row["report"]], "lw": 0.5, "alpha": 0.6},
+        )
+    ax.set_xlabel("the report's accuracy % (test where it gives one, else validation)")
+    ax.set_ylabel("ours % on the same split (mean +- std over seeds)")
+    ax.set_title("fmnist_jax against the five reports: one point per config")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -35,10 +35,9 @@ import tqdm
 from absl import app, flags, logging
 
 from fmnist_jax import cli, experiment
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import CONFIG_DIR, config_from_file
 from fmnist_jax.errors import UserError
 
-CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
 SPACES = ("mlp", "cnn")
 
 
@@ -189,7 +188,7 @@ def write_best_config(path: pathlib.Path, row: dict[str, Any], header: str) -> N
         f"{row['scores'][-1]['epochs']} epochs.",
         '"""',
         "",
-        "from fmnist_jax.config_base import config_from_file",
+        "from fmnist_jax.config_base import CONFIG_DIR, config_from_file",
         "",
         "",
         "def get_config():",

@@ -8,9 +8,10 @@ N seeds vmapped in one program. Then DIR/results.md, results.csv and results.jso
 config, sorted by report and then as the report ordered them (the order of configs/README.md),
 beside the report's own number; DIR/accuracy_vs_params.png and accuracy_vs_train_time.png plot them.
 
-Profiles: `cpu` (default) caps every config at 3 epochs with 2 seeds, so the whole zoo fits a
-laptop-class CPU in a few hours; `full` keeps each config's own epochs with 5 seeds, for a GPU.
---num_epochs and --num_seeds override the profile.
+Profiles: `cpu` (default) caps every config at 3 epochs with 2 seeds, a quick profile of the zoo
+(not a reproduction); `full` keeps each config's own epochs with 5 seeds, for a GPU; `campaign` is
+the reproduction campaign's plan per config (fmnist_jax/campaign.py: own epochs, 3-15 seeds, Report
+D cut), into results/cpu. --num_epochs and --num_seeds override the profile.
 """
 
 from __future__ import annotations
@@ -19,37 +20,32 @@ import csv
 import fnmatch
 import json
 import pathlib
-import re
 import time
 from typing import Any
 
 import tqdm
 from absl import app, flags, logging
 
-from fmnist_jax import cli, environment, experiment
+from fmnist_jax import campaign, cli, environment, experiment, results_table
 from fmnist_jax import report as plots
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import CONFIG_DIR, config_from_file, config_names_in_report_order
 from fmnist_jax.errors import UserError
 
-PROFILES = {"cpu": {"num_epochs": 3, "num_seeds": 2}, "full": {"num_epochs": 0, "num_seeds": 5}}
-CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
+PROFILES = {
+    "cpu": {"num_epochs": 3, "num_seeds": 2},
+    "full": {"num_epochs": 0, "num_seeds": 5},
+    "campaign": {"num_epochs": 0, "num_seeds": 0},  # per config: campaign.plan_for
+}
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for one workdir per config and the tables.")
 _ONLY = flags.DEFINE_list("only", [], "Config name patterns (fnmatch, e.g. b_*,baseline); default: all.")
 _PROFILE = flags.DEFINE_enum(
-    "profile", "cpu", list(PROFILES), "cpu: 3 epochs, 2 seeds; full: configs' epochs, 5 seeds."
+    "profile", "cpu", list(PROFILES), "cpu: 3 epochs, 2 seeds; full: configs' epochs, 5 seeds; campaign: its plan."
 )
 _NUM_SEEDS = flags.DEFINE_integer("num_seeds", 0, "Seeds per config (0: the profile's).")
 _NUM_EPOCHS = flags.DEFINE_integer("num_epochs", 0, "Epoch cap per config (0: the profile's).")
 _TRAIN_LIMIT = flags.DEFINE_integer("train_limit", 0, "Use only the first N training examples (0: all).")
 flags.mark_flag_as_required("workdir")
-
-
-def config_names_in_report_order(config_dir: pathlib.Path = CONFIG_DIR) -> list[str]:
-    """Config names in the order configs/README.md lists them (report, then the report's order)."""
-    listed = re.findall(r"^\| `([\w.-]+)\.py`", (config_dir / "README.md").read_text(), flags=re.MULTILINE)
-    present = {path.stem for path in config_dir.glob("*.py")}
-    return [name for name in listed if name in present] + sorted(present - set(listed))
 
 
 def select(names: list[str], patterns: list[str]) -> list[str]:
@@ -70,20 +66,11 @@ def suite_config(name: str, *, num_epochs_cap: int, num_seeds: int, train_limit:
     return config
 
 
-def _reported(reference: dict[str, Any]) -> tuple[str, float]:
-    """The report's number to set ours beside: its test accuracy, else its validation accuracy."""
-    if reference.get("test_accuracy", -1) > 0:
-        return "test", reference["test_accuracy"]
-    if reference.get("val_accuracy", -1) > 0:
-        return "val", reference["val_accuracy"]
-    return "", -1.0
-
-
 def table_row(name: str, results: dict[str, Any]) -> dict[str, Any]:
     """One row of the comparison table from a run's results.json."""
     config = results["config"]
     reference = config["reference"]
-    reported_split, reported_accuracy = _reported(reference)
+    reported_split, reported_accuracy = results_table.reported(reference)
     per_seed = results.get("test_accuracy_per_seed", [results["test_accuracy"]])
     return {
         "report": reference["report"],
@@ -151,12 +138,20 @@ def write_tables(root: pathlib.Path, rows: list[dict[str, Any]], header: str) ->
 def run_suite(
     root: pathlib.Path, names: list[str], *, num_epochs_cap: int, num_seeds: int, train_limit: int, profile: str
 ) -> list[dict[str, Any]]:
+    """Trains each config in root/<name> (skipping finished ones) and writes the tables. With the
+    campaign profile each config's seeds and epoch cap come from campaign.plan_for unless given."""
     root = experiment.prepare_workdir(str(root))
     order = config_names_in_report_order()
     names = sorted(names, key=lambda name: order.index(name) if name in order else len(order))
     rows = []
     for name in tqdm.tqdm(names, desc="configs", unit="config", disable=None):
-        config = suite_config(name, num_epochs_cap=num_epochs_cap, num_seeds=num_seeds, train_limit=train_limit)
+        plan = campaign.plan_for(name) if profile == "campaign" else campaign.Plan(num_seeds, num_epochs_cap)
+        config = suite_config(
+            name,
+            num_epochs_cap=num_epochs_cap or plan.num_epochs_cap,
+            num_seeds=num_seeds or plan.num_seeds,
+            train_limit=train_limit,
+        )
         try:
             results = experiment.train_and_evaluate(config, str(root / name))
             rows.append(table_row(name, results))
@@ -173,9 +168,10 @@ def run_suite(
                 }
             )
     device = environment.device_info()
+    seeds = f"{num_seeds} seed(s) per config" if num_seeds else "seeds per config as campaign.py plans"
     header = (
         f"# fmnist_jax suite: profile {profile}, epochs capped at {num_epochs_cap or 'the config'}, "
-        f"{num_seeds} seed(s) per config{f', first {train_limit} training examples' if train_limit else ''}; "
+        f"{seeds}{f', first {train_limit} training examples' if train_limit else ''}; "
         f"{_device_name(device)}, "
         f"jax {environment.versions()['jax']}, {time.strftime('%Y-%m-%d')}"
     )
@@ -188,6 +184,8 @@ def main(argv: list[str]) -> None:
     cli.begin(argv)
     profile = PROFILES[_PROFILE.value]
     names = select(config_names_in_report_order(), _ONLY.value)
+    if _PROFILE.value == "campaign":
+        names = [name for name in names if name not in campaign.EXCLUDED]
     root = pathlib.Path(_WORKDIR.value)
     run_suite(
         root,

@@ -39,7 +39,8 @@ class TrainOptions:
 
     batch_size: int
     augment: AugmentSpec = AugmentSpec()
-    conv_kernel_l2: float = 0.0  # Keras kernel_regularizer=l2(f): f * sum(w**2) of every conv kernel, in the loss
+    conv_kernel_l2: float = 0.0  # Keras kernel_regularizer=l2(f): f * sum(w**2) of the conv kernels, in the loss
+    conv_kernel_l2_layers: tuple[str, ...] = ()  # the conv modules regularised ("Conv_0", ...); () = every conv
     label_smoothing: float = 0.0  # targets (1 - s) * one_hot + s / num_classes
     # Where each batch lives on a mesh (data parallelism: split over devices); None = one device.
     batch_sharding: jax.sharding.Sharding | None = None
@@ -50,6 +51,7 @@ def options_from_config(config: Any, batch_sharding: jax.sharding.Sharding | Non
         batch_size=config.batch_size,
         augment=spec_from_config(config.augment),
         conv_kernel_l2=config.conv_kernel_l2,
+        conv_kernel_l2_layers=tuple(config.conv_kernel_l2_layers),
         label_smoothing=config.label_smoothing,
         batch_sharding=batch_sharding,
     )
@@ -91,11 +93,29 @@ def _loss_and_correct(
     return loss, correct
 
 
-def conv_kernel_sum_of_squares(params: Any) -> jax.Array:
-    """sum(w**2) over every conv kernel (the 4-D HWIO leaves named 'kernel')."""
-    leaves = jax.tree_util.tree_leaves_with_path(params)
-    squares = [jnp.sum(leaf**2) for path, leaf in leaves if leaf.ndim == 4 and "kernel" in jax.tree_util.keystr(path)]
+def conv_kernel_paths(params: Any) -> list[str]:
+    """The module path ("Conv_0", "ResidualBlock_0/Conv_1", ...) of every conv kernel (4-D HWIO 'kernel')."""
+    paths = []
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        names = [str(getattr(entry, "key", entry)) for entry in path]
+        if names[-1] == "kernel" and leaf.ndim == 4:
+            paths.append("/".join(names[:-1]))
+    return paths
+
+
+def conv_kernel_sum_of_squares(params: Any, layer_names: tuple[str, ...] = ()) -> jax.Array:
+    """sum(w**2) over the conv kernels of the named modules (see conv_kernel_paths); () = every conv."""
+    squares = []
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        names = [str(getattr(entry, "key", entry)) for entry in path]
+        if names[-1] == "kernel" and leaf.ndim == 4 and (not layer_names or "/".join(names[:-1]) in layer_names):
+            squares.append(jnp.sum(leaf**2))
     return sum(squares, jnp.zeros((), jnp.float32))
+
+
+def l2_penalty(params: Any, options: TrainOptions) -> jax.Array:
+    """What Keras adds to the loss for kernel_regularizer=l2(f) on those convs: f * sum(w**2)."""
+    return options.conv_kernel_l2 * conv_kernel_sum_of_squares(params, options.conv_kernel_l2_layers)
 
 
 def train_step(
@@ -103,7 +123,8 @@ def train_step(
 ) -> tuple[TrainState, Metrics]:
     """One optimizer step on one batch; batch-norm runs in train mode and updates its statistics.
 
-    The reported loss is the data loss; a conv-kernel L2 penalty, if any, is added for the gradient only.
+    The reported loss is the data loss; a conv-kernel L2 penalty, if any, is in the gradient and also
+    reported apart as loss_with_penalty (what Keras reports as the loss).
     """
     augment_key, dropout_key = jax.random.split(step_key)
     inputs = augment_batch(to_model_input(images_u8), augment_key, options.augment)
@@ -118,12 +139,15 @@ def train_step(
         )
         loss, correct = _loss_and_correct(logits, labels, options.label_smoothing)
         data_loss = loss.mean()
-        penalty = options.conv_kernel_l2 * conv_kernel_sum_of_squares(params) if options.conv_kernel_l2 else 0.0
+        penalty = l2_penalty(params, options) if options.conv_kernel_l2 else 0.0
         return data_loss + penalty, (data_loss, correct.mean(), updates)
 
-    (_, (loss, accuracy, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    (loss_with_penalty, (loss, accuracy, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     state = state.apply_gradients(grads=grads, batch_stats=updates.get("batch_stats", state.batch_stats))
-    return state, {"loss": loss, "accuracy": accuracy}
+    metrics = {"loss": loss, "accuracy": accuracy}
+    if options.conv_kernel_l2:
+        metrics["loss_with_penalty"] = loss_with_penalty
+    return state, metrics
 
 
 def make_train_epoch(options: TrainOptions) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, Metrics]]:
@@ -151,10 +175,12 @@ def make_train_epoch(options: TrainOptions) -> Callable[[TrainState, jax.Array, 
         state, per_step = lax.scan(body, state.replace(rng=next_rng), (jnp.arange(num_steps), batch_indices))
         nonfinite = ~jnp.isfinite(per_step["loss"])
         num_finite = jnp.maximum(1, num_steps - nonfinite.sum())
+        # Means over the steps whose loss was finite (with nan_policy=skip_step the others were skipped).
+        means = {
+            f"train_{name}": jnp.where(nonfinite, 0.0, values).sum() / num_finite for name, values in per_step.items()
+        }
         return state, {
-            # Means over the steps whose loss was finite (with nan_policy=skip_step the others were skipped).
-            "train_loss": jnp.where(nonfinite, 0.0, per_step["loss"]).sum() / num_finite,
-            "train_accuracy": jnp.where(nonfinite, 0.0, per_step["accuracy"]).sum() / num_finite,
+            **means,  # train_loss, train_accuracy[, train_loss_with_penalty]
             "num_nonfinite_steps": nonfinite.sum(),
             # The first step (within the epoch) whose loss was NaN or Inf; -1 if none was.
             "first_nonfinite_step": jnp.where(nonfinite.any(), jnp.argmax(nonfinite), -1),
@@ -174,8 +200,12 @@ def make_evaluate(
     *,
     test_time_flip: bool = False,
     batch_sharding: jax.sharding.Sharding | None = None,
+    penalty: Callable[[Any], jax.Array] | None = None,
 ) -> Callable[[dict[str, Any], jax.Array, jax.Array], Metrics]:
     """Returns evaluate(variables, images_u8, labels) -> {loss, accuracy, logits}, over every example.
+
+    With a penalty (params -> the regulariser's term, e.g. l2_penalty) the metrics also hold
+    loss_with_penalty: the loss as Keras reports it for a model with regularisers, on any split.
 
     Batch-norm uses its running averages and dropout is off. The set is zero-padded to whole
     batches and the padding masked out, so the numbers are exact means over all examples. With
@@ -201,7 +231,10 @@ def make_evaluate(
         if batch_sharding is not None:  # every process reads the metrics: gather the logits of all devices
             logits = constrain(logits, jax.sharding.NamedSharding(batch_sharding.mesh, jax.sharding.PartitionSpec()))
         loss, correct = _loss_and_correct(logits, labels)
-        return {"loss": loss.mean(), "accuracy": correct.mean(), "logits": logits}
+        metrics = {"loss": loss.mean(), "accuracy": correct.mean(), "logits": logits}
+        if penalty is not None:
+            metrics["loss_with_penalty"] = loss.mean() + penalty(variables["params"])
+        return metrics
 
     return evaluate
 

@@ -16,6 +16,7 @@ SPECS = {
     "rotation": augment.AugmentSpec(rotation_deg=20),
     "zoom": augment.AugmentSpec(zoom=0.2),
     "flip": augment.AugmentSpec(flip_horizontal=True),
+    "flip_vertical": augment.AugmentSpec(flip_vertical=True),
     "noise": augment.AugmentSpec(noise_std=0.1),
     "erase": augment.AugmentSpec(erase_prob=1.0),
     "all": augment.AugmentSpec(
@@ -57,6 +58,32 @@ def test_flip_mirrors_and_shift_moves_content(batch):
     shifted = augment.augment_batch(batch, jax.random.PRNGKey(0), SPECS["shift"])
     # A shift moves content without creating any: pixel mass only shrinks, by what leaves the frame.
     assert float(jnp.sum(shifted)) <= float(jnp.sum(batch)) * 1.001
+
+
+def test_vertical_flip_turns_images_upside_down_after_the_rotation(batch):
+    flipped = augment.augment_batch(batch, jax.random.PRNGKey(0), SPECS["flip_vertical"])
+    for original, out in zip(batch[..., 0], flipped[..., 0], strict=True):
+        assert np.array_equal(out, original) or np.array_equal(out, original[::-1, :])
+    assert any(not np.array_equal(o, i) for o, i in zip(flipped, batch, strict=True))
+    # Rotation then flip: each output is the rotated image (the same draw as rotation alone), or it upside down.
+    rotate = augment.AugmentSpec(rotation_deg=30)
+    key = jax.random.PRNGKey(5)
+    both = augment.augment_batch(batch, key, augment.AugmentSpec(rotation_deg=30, flip_vertical=True))[..., 0]
+    rotated = augment.augment_batch(batch, key, rotate)[..., 0]
+    num_flipped = 0
+    for rot, out in zip(rotated, both, strict=True):
+        upside_down = np.array_equal(out, rot[::-1, :])
+        assert upside_down or np.array_equal(out, rot)
+        num_flipped += upside_down and not np.array_equal(rot, rot[::-1, :])
+    assert 0 < num_flipped < len(rotated)
+
+
+def test_report_a_augmentation_is_rotation_vertical_flip_and_noise():
+    from conftest import small_config
+
+    spec = augment.spec_from_config(small_config("a_augment").augment)
+    assert spec.flip_vertical and not spec.flip_horizontal
+    assert spec.rotation_deg > 0 and spec.noise_std == pytest.approx(0.1)
 
 
 def test_noise_has_the_requested_spread(batch):

@@ -37,7 +37,7 @@ def _one_update(config, params, grads):
 def test_coupled_weight_decay_is_l2_added_to_the_gradient():
     params = {"w": jnp.array([1.0, -2.0, 3.0])}
     grads = {"w": jnp.array([0.1, 0.2, -0.3])}
-    config = small_config("baseline", weight_decay=0.1, weight_decay_mode="coupled")
+    config = small_config("baseline", weight_decay=0.1, weight_decay_mode="coupled", optimizer_defaults="pytorch")
     expected, _ = optax.adam(1e-3).update({"w": grads["w"] + 0.1 * params["w"]}, optax.adam(1e-3).init(params))
     np.testing.assert_allclose(_one_update(config, params, grads)["w"], expected["w"], rtol=1e-6)
 
@@ -45,7 +45,7 @@ def test_coupled_weight_decay_is_l2_added_to_the_gradient():
 def test_decoupled_weight_decay_is_adamw():
     params = {"w": jnp.array([1.0, -2.0, 3.0])}
     grads = {"w": jnp.array([0.1, 0.2, -0.3])}
-    config = small_config("baseline", weight_decay=0.1, weight_decay_mode="decoupled")
+    config = small_config("baseline", weight_decay=0.1, weight_decay_mode="decoupled", optimizer_defaults="pytorch")
     adamw = optax.adamw(1e-3, weight_decay=0.1)
     expected, _ = adamw.update(grads, adamw.init(params), params)
     np.testing.assert_allclose(_one_update(config, params, grads)["w"], expected["w"], rtol=1e-6)

@@ -28,6 +28,11 @@ class SeedModel(nn.Module):
     def initializer(self) -> Callable[..., Any]:
         return layers.INITIALIZERS[self.kernel_init]
 
+    @property
+    def bias_initializer(self) -> Callable[[int], Callable[..., Any]]:
+        """fan_in -> the bias initialiser that goes with kernel_init (PyTorch's for torch_default)."""
+        return layers.BIAS_INITIALIZERS[self.kernel_init]
+
 
 class MLPHead(nn.Module):
     """Flatten -> [dense(n) -> act -> drop] for each width -> dense(num_classes)."""
@@ -41,10 +46,10 @@ class MLPHead(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         act = layers.ACTIVATIONS[self.activation]
-        init = layers.INITIALIZERS[self.kernel_init]
+        init, bias_init = layers.INITIALIZERS[self.kernel_init], layers.BIAS_INITIALIZERS[self.kernel_init]
         x = layers.Flatten()(x)
         for width, rate in zip(self.widths, self.dropouts, strict=True):
-            x = act(nn.Dense(width, kernel_init=init)(x))
+            x = act(layers.Dense(width, kernel_init=init, bias_init=bias_init)(x))
             if rate:
                 x = nn.Dropout(rate, deterministic=not train)(x)
-        return nn.Dense(self.num_classes, kernel_init=init)(x)
+        return layers.Dense(self.num_classes, kernel_init=init, bias_init=bias_init)(x)

@@ -31,10 +31,17 @@ class CNNA(SeedModel):
             return act(layers.batch_norm(train)(y) if self.batch_norm else y)
 
         for features, kernel_size in ((32, self.first_kernel_size), (64, 3)):
-            x = layers.Conv(features, kernel_size, "VALID", kernel_init=init, conv_impl=self.conv_impl)(x)
+            x = layers.Conv(
+                features,
+                kernel_size,
+                "VALID",
+                kernel_init=init,
+                bias_init=self.bias_initializer,
+                conv_impl=self.conv_impl,
+            )(x)
             x = layers.MaxPool()(normalise_and_activate(x))
             x = nn.Dropout(self.conv_dropout, deterministic=not train)(x)
         x = layers.Flatten()(x)
-        x = normalise_and_activate(nn.Dense(128, kernel_init=init)(x))
+        x = normalise_and_activate(layers.Dense(128, kernel_init=init, bias_init=self.bias_initializer)(x))
         x = nn.Dropout(self.dense_dropout, deterministic=not train)(x)
-        return nn.Dense(self.num_classes, kernel_init=init)(x)
+        return layers.Dense(self.num_classes, kernel_init=init, bias_init=self.bias_initializer)(x)

@@ -25,7 +25,9 @@ class LeNet5(SeedModel):
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         act, init = self.activation_fn, self.initializer
         for features, padding in zip(self.filters, ("SAME", "VALID"), strict=True):
-            x = layers.Conv(features, 5, padding, kernel_init=init, conv_impl=self.conv_impl)(x)
+            x = layers.Conv(
+                features, 5, padding, kernel_init=init, bias_init=self.bias_initializer, conv_impl=self.conv_impl
+            )(x)
             x = layers.AvgPool()(act(x))
         return MLPHead((120, 84), (self.dense_dropout,) * 2, self.num_classes, self.activation, self.kernel_init)(
             x, train=train

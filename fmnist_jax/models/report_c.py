@@ -33,7 +33,11 @@ class LeNet5Padded(SeedModel):
         pool = {"avg": layers.AvgPool, "max": layers.MaxPool}[self.pool]
 
         def conv(features: int, size: int, padding: str, y: jax.Array) -> jax.Array:
-            return act(layers.Conv(features, size, padding, kernel_init=init, conv_impl=self.conv_impl)(y))
+            return act(
+                layers.Conv(
+                    features, size, padding, kernel_init=init, bias_init=self.bias_initializer, conv_impl=self.conv_impl
+                )(y)
+            )
 
         def pool_and_drop(y: jax.Array) -> jax.Array:
             return nn.Dropout(self.pool_dropout, deterministic=not train)(pool()(y))
@@ -43,9 +47,9 @@ class LeNet5Padded(SeedModel):
             x = pool_and_drop(conv(features, 5, "VALID", x))
         if self.extra_conv:
             x = pool_and_drop(conv(16, 3, "SAME", x))  # 5x5 -> 2x2x16
-            x = act(nn.Dense(120, kernel_init=init)(layers.Flatten()(x)))
+            x = act(layers.Dense(120, kernel_init=init, bias_init=self.bias_initializer)(layers.Flatten()(x)))
         else:
             x = layers.Flatten()(conv(120, 5, "VALID", x))  # 5x5 -> 1x1x120
-        x = act(nn.Dense(84, kernel_init=init)(x))
+        x = act(layers.Dense(84, kernel_init=init, bias_init=self.bias_initializer)(x))
         x = nn.Dropout(self.output_dropout, deterministic=not train)(x)
-        return nn.Dense(self.num_classes, kernel_init=init)(x)
+        return layers.Dense(self.num_classes, kernel_init=init, bias_init=self.bias_initializer)(x)

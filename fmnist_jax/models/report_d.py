@@ -26,9 +26,20 @@ class CNND(SeedModel):
         act, init = self.activation_fn, self.initializer
         for features, size in ((32, 5), (64, 3)):
             x = layers.MaxPool()(
-                act(layers.Conv(features, size, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x))
+                act(
+                    layers.Conv(
+                        features,
+                        size,
+                        "SAME",
+                        kernel_init=init,
+                        bias_init=self.bias_initializer,
+                        conv_impl=self.conv_impl,
+                    )(x)
+                )
             )
-        x = act(layers.Conv(128, 1, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x))
+        x = act(
+            layers.Conv(128, 1, "SAME", kernel_init=init, bias_init=self.bias_initializer, conv_impl=self.conv_impl)(x)
+        )
         x = nn.Dropout(self.conv_dropout, deterministic=not train)(x)
         return MLPHead((1024, 32), (self.dense_dropout, 0.0), self.num_classes, self.activation, self.kernel_init)(
             x, train=train
@@ -66,10 +77,12 @@ class ResidualBlock(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         act = layers.ACTIVATIONS[self.activation]
-        init = layers.INITIALIZERS[self.kernel_init]
-        y = act(layers.Conv(self.features, 3, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x))
-        y = layers.Conv(self.features, 3, "SAME", kernel_init=init, conv_impl=self.conv_impl)(y)
-        skip = layers.Conv(self.features, 1, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x)
+        init, bias_init = layers.INITIALIZERS[self.kernel_init], layers.BIAS_INITIALIZERS[self.kernel_init]
+        y = act(
+            layers.Conv(self.features, 3, "SAME", kernel_init=init, bias_init=bias_init, conv_impl=self.conv_impl)(x)
+        )
+        y = layers.Conv(self.features, 3, "SAME", kernel_init=init, bias_init=bias_init, conv_impl=self.conv_impl)(y)
+        skip = layers.Conv(self.features, 1, "SAME", kernel_init=init, bias_init=bias_init, conv_impl=self.conv_impl)(x)
         return act(y + skip)
 
 
@@ -83,7 +96,13 @@ class ResNetSmall(SeedModel):
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         act, init = self.activation_fn, self.initializer
-        x = layers.MaxPool()(act(layers.Conv(32, 5, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x)))
+        x = layers.MaxPool()(
+            act(
+                layers.Conv(32, 5, "SAME", kernel_init=init, bias_init=self.bias_initializer, conv_impl=self.conv_impl)(
+                    x
+                )
+            )
+        )
         x = layers.MaxPool()(ResidualBlock(64, self.activation, self.kernel_init, self.conv_impl)(x))
         x = ResidualBlock(128, self.activation, self.kernel_init, self.conv_impl)(x)
         return MLPHead((1024, 32), (self.dense_dropout, 0.0), self.num_classes, self.activation, self.kernel_init)(
@@ -107,10 +126,12 @@ class InceptionBlock(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         act = layers.ACTIVATIONS[self.activation]
-        init = layers.INITIALIZERS[self.kernel_init]
+        init, bias_init = layers.INITIALIZERS[self.kernel_init], layers.BIAS_INITIALIZERS[self.kernel_init]
 
         def conv(features: int, size: int, y: jax.Array) -> jax.Array:
-            return act(layers.Conv(features, size, "SAME", kernel_init=init, conv_impl=self.conv_impl)(y))
+            return act(
+                layers.Conv(features, size, "SAME", kernel_init=init, bias_init=bias_init, conv_impl=self.conv_impl)(y)
+            )
 
         pooled = nn.max_pool(x, (3, 3), strides=(1, 1), padding="SAME")
         return jnp.concatenate(
@@ -133,8 +154,14 @@ class InceptionSmall(SeedModel):
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         act, init = self.activation_fn, self.initializer
         for features in (32, 64):
-            x = layers.MaxPool()(act(layers.Conv(features, 3, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x)))
+            x = layers.MaxPool()(
+                act(
+                    layers.Conv(
+                        features, 3, "SAME", kernel_init=init, bias_init=self.bias_initializer, conv_impl=self.conv_impl
+                    )(x)
+                )
+            )
         x = InceptionBlock(128, 128, 192, 16, 32, 32, self.activation, self.kernel_init, self.conv_impl)(x)
         x = jnp.mean(x, axis=(1, 2))  # global average pool
-        x = act(nn.Dense(128, kernel_init=init)(x))
-        return nn.Dense(self.num_classes, kernel_init=init)(x)
+        x = act(layers.Dense(128, kernel_init=init, bias_init=self.bias_initializer)(x))
+        return layers.Dense(self.num_classes, kernel_init=init, bias_init=self.bias_initializer)(x)

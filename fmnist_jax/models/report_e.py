@@ -31,11 +31,18 @@ class BlockCNN(SeedModel):
     def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
         act, init = self.activation_fn, self.initializer
         for index, features in enumerate(self.filters):
-            x = layers.Conv(features, self.kernel_size, "SAME", kernel_init=init, conv_impl=self.conv_impl)(x)
+            x = layers.Conv(
+                features,
+                self.kernel_size,
+                "SAME",
+                kernel_init=init,
+                bias_init=self.bias_initializer,
+                conv_impl=self.conv_impl,
+            )(x)
             x = act(layers.batch_norm(train)(x))
             if index < self.pooled_blocks:
                 x = layers.MaxPool(self.first_pool if index == 0 else 2)(x)
             x = nn.Dropout(self.conv_dropout, deterministic=not train)(x)
-        x = nn.Dense(self.dense_width, kernel_init=init)(layers.Flatten()(x))
+        x = layers.Dense(self.dense_width, kernel_init=init, bias_init=self.bias_initializer)(layers.Flatten()(x))
         x = nn.Dropout(self.dense_dropout, deterministic=not train)(act(layers.batch_norm(train)(x)))
-        return nn.Dense(self.num_classes, kernel_init=init)(x)
+        return layers.Dense(self.num_classes, kernel_init=init, bias_init=self.bias_initializer)(x)

@@ -1,0 +1,320 @@
+"""results/README.md from the campaign's committed results: the reports' numbers beside ours, with verdicts.
+
+  python -m fmnist_jax.results_table [--results_dir=results/cpu] [--out=results/README.md]
+
+Reads results_dir/<config>/results.json (one per config, written by `fmnist_jax.suite --profile=campaign`)
+and results_dir/ablations/<config>__<change>/results.json (runs that test why a config falls short),
+and writes one table: per config the report's number, ours on the same split as mean +- std (n) with
+its 95 % interval, our test accuracy, the ensemble's where there is one, epochs run / configured,
+train time, images/s and a verdict; then the ablations, Report C's losses, and how each run was made.
+Beside it, reproduction.png: the report's number against ours per config. The markdown is a pure
+function of the JSON files, so a test regenerates it and compares it with the committed file.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from collections.abc import Sequence
+from typing import Any
+
+from absl import app, flags
+
+from fmnist_jax import cli, metrics
+from fmnist_jax import report as plots
+from fmnist_jax.config_base import config_names_in_report_order
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+ABLATIONS_DIR = "ablations"
+# Within this much of the report's number (a fraction), or within 2 std of our seeds, is "reproduced".
+TOLERANCE = 0.01
+# Which epoch's validation accuracy a report gives: Report B its best epoch ("Reported (train / val %,
+# best epoch)"); the Keras reports the last epoch's (the history Keras' fit prints at the end). Report E
+# gives test numbers only.
+REPORT_VAL_EPOCH = {"B": "best"}
+
+_RESULTS_DIR = flags.DEFINE_string("results_dir", "results/cpu", "The campaign's results: one folder per config.")
+_OUT = flags.DEFINE_string("out", "results/README.md", "The markdown table to write (reproduction.png beside it).")
+
+
+def load_results(results_dir: pathlib.Path) -> dict[str, dict[str, Any]]:
+    """config name -> its results.json, for every config folder that has one."""
+    found = {}
+    for path in sorted(results_dir.glob("*/results.json")):
+        if path.parent.name != ABLATIONS_DIR:
+            found[path.parent.name] = json.loads(path.read_text())
+    return found
+
+
+def load_ablations(results_dir: pathlib.Path) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """config name -> [(change, results)] from ablations/<config>__<change>/results.json."""
+    found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for path in sorted((results_dir / ABLATIONS_DIR).glob("*/results.json")):
+        name, _, change = path.parent.name.partition("__")
+        found.setdefault(name, []).append((change, json.loads(path.read_text())))
+    return found
+
+
+def _per_member(results: dict[str, Any], field: str, single: float) -> list[float]:
+    return list(results.get(f"{field}_per_member", results.get(f"{field}_per_seed", [single])))
+
+
+def reported(reference: dict[str, Any]) -> tuple[str, float]:
+    """The report's headline number and its split: test where given, else validation."""
+    if reference.get("test_accuracy", -1) > 0:
+        return "test", reference["test_accuracy"]
+    if reference.get("val_accuracy", -1) > 0:
+        return "val", reference["val_accuracy"]
+    return "", -1.0
+
+
+def ours_on(split: str, results: dict[str, Any]) -> list[float]:
+    """Our per-seed (or per-fold) accuracies on the split the report gives, measured as it measured them."""
+    if "folds" in results:  # k-fold: the best fold's model on test (Report A), or each fold's val
+        if split == "test":
+            return [results["best_fold_test_accuracy"]]
+        return list(results["val_accuracy_per_fold"])
+    if split == "test":
+        return _per_member(results, "test_accuracy", results["test_accuracy"])
+    reference = results["config"]["reference"]
+    if REPORT_VAL_EPOCH.get(reference["report"]) == "best":
+        return _per_member(results, "best_val_accuracy", results["best_val_accuracy"])
+    last = results["history"][-1]
+    return list(last.get("val_accuracy_per_member", [last["val_accuracy"]]))
+
+
+def verdict(report_value: float, ours: Sequence[float]) -> str:
+    """reproduced: the report's number within 2 std of our mean or within 1 point; else above / below."""
+    stats = metrics.mean_std_ci95(ours)
+    margin = max(2 * stats["std"], TOLERANCE)
+    if abs(stats["mean"] - report_value) <= margin:
+        return "reproduced"
+    return "above" if stats["mean"] > report_value else "below"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.2f}"
+
+
+def _spread(values: Sequence[float]) -> tuple[str, str]:
+    stats = metrics.mean_std_ci95(values)
+    if len(values) < 2:
+        return f"{_pct(stats['mean'])} (1)", "-"
+    low, high = stats["ci95"]
+    return f"{_pct(stats['mean'])} +- {_pct(stats['std'])} ({len(values)})", f"{_pct(low)}-{_pct(high)}"
+
+
+def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One config's line of the table, as plain values (the markdown and the plot both read it)."""
+    config = results["config"]
+    reference = config["reference"]
+    split, report_value = reported(reference)
+    ours = ours_on(split or "test", results)
+    test = (
+        list(results["test_accuracy_per_fold"])
+        if "folds" in results
+        else _per_member(results, "test_accuracy", results["test_accuracy"])
+    )
+    line = {
+        "report": reference["report"],
+        "config": name,
+        "variant": reference["variant"],
+        "split": split,
+        "report_value": report_value,
+        "ours": ours,
+        "test": test,
+        "epochs_run": results.get("epochs_trained", len(results["history"])),
+        "epochs_configured": config["num_epochs"],
+        "train_time_s": results["train_time_s"],
+        "images_per_s": results["images_per_s"],
+        "verdict": verdict(report_value, ours) if split else "no number in the report",
+        "notes": reference.get("notes", ""),
+        "ensemble": None,
+    }
+    if reference.get("ensemble_size", 0) > 0 and "ensemble_test_accuracy_vote" in results:
+        line["ensemble"] = {
+            "size": results["num_members"],
+            "report_size": reference["ensemble_size"],
+            "report": reference["ensemble_test_accuracy"],
+            "vote": results["ensemble_test_accuracy_vote"],
+            "mean_prob": results["ensemble_test_accuracy_mean_prob"],
+        }
+    line["ablations"] = [
+        {
+            "change": change,
+            "ours": ours_on(split or "test", ablation),
+            "closes_gap": bool(split) and verdict(report_value, ours_on(split, ablation)) == "reproduced",
+        }
+        for change, ablation in ablations
+    ]
+    return line
+
+
+def _verdict_text(line: dict[str, Any]) -> str:
+    text = line["verdict"]
+    if text != "below":
+        return text
+    closing = [a["change"] for a in line["ablations"] if a["closes_gap"]]
+    if closing:
+        return f"below; ablation {', '.join(f'`{c}`' for c in closing)} reproduces it"
+    if line["ablations"]:
+        return "below; no ablation closes the gap (see Ablations)"
+    return "below; no ablation run yet"
+
+
+def render(results_dir: pathlib.Path) -> tuple[str, list[dict[str, Any]]]:
+    """The markdown of results/README.md and the rows it was made from."""
+    results = load_results(results_dir)
+    ablations = load_ablations(results_dir)
+    order = config_names_in_report_order()
+    names = sorted(results, key=lambda n: order.index(n) if n in order else len(order))
+    rows = [row(name, results[name], ablations.get(name, [])) for name in names]
+    missing = [name for name in order if name not in results and name != "speedrun"]
+    lines = [
+        "# Reproducing the five reports: every config at its own length, over seeds",
+        "",
+        "Generated by `python -m fmnist_jax.results_table` from `results/cpu/*/results.json` (do not edit by",
+        "hand: a test regenerates it). Each config was trained by `python -m fmnist_jax.suite --profile=campaign",
+        "--workdir=results/cpu` (seeds and epochs per config in `fmnist_jax/campaign.py`); the command, commit,",
+        "machine and library versions of each run are in its results.json and under *How each run was made*.",
+        "",
+        "- **report's %**: the report's headline number, on test where it gives one, else on validation",
+        "  (Report B's val is its best epoch's, as it reports it; the Keras reports' is the last epoch's).",
+        "- **ours %**: the same number measured the same way, mean +- std over seeds (n), with the 95 %",
+        "  t-interval of the mean; k-fold: the best fold's model (chosen on its validation fold) on test.",
+        "- **ours test %**: every config's test accuracy, mean +- std over seeds (k-fold: over folds).",
+        f"- **verdict**: *reproduced* when the report's number is within 2 std of our mean or within {_pct(TOLERANCE)}",
+        "  point; else *above* or *below*. A config below gets an ablation run that tests the likeliest cause.",
+        "",
+        "![report vs ours](reproduction.png)",
+        "",
+        "| report | config | variant | report's % | ours % (mean +- std (n)) | 95 % CI | ours test % | "
+        "ensemble % | epochs | train s | images/s | verdict |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for line in rows:
+        reported_text = f"{_pct(line['report_value'])} ({line['split']})" if line["split"] else "-"
+        ours_text, ci_text = _spread(line["ours"])
+        test_text, _ = _spread(line["test"])
+        ensemble = line["ensemble"]
+        ensemble_text = (
+            f"{_pct(ensemble['vote'])} vote, {_pct(ensemble['mean_prob'])} mean-prob of {ensemble['size']} "
+            f"(report: {_pct(ensemble['report'])} of {ensemble['report_size']})"
+            if ensemble
+            else "-"
+        )
+        lines.append(
+            f"| {line['report']} | `{line['config']}` | {line['variant']} | {reported_text} | {ours_text} | "
+            f"{ci_text} | {test_text} | {ensemble_text} | {line['epochs_run']}/{line['epochs_configured']} | "
+            f"{line['train_time_s']:.0f} | {line['images_per_s']:.0f} | {_verdict_text(line)} |"
+        )
+    if missing:
+        lines += ["", f"Not yet run in this campaign: {', '.join(f'`{n}`' for n in missing)}."]
+    lines += _ablation_section(rows)
+    lines += _notes_section(rows)
+    lines += _report_c_losses(results)
+    lines += _provenance_section(results)
+    return "\n".join(lines) + "\n", rows
+
+
+def _ablation_section(rows: list[dict[str, Any]]) -> list[str]:
+    tested = [line for line in rows if line["ablations"]]
+    if not tested:
+        return []
+    lines = [
+        "",
+        "## Ablations: why a config falls short",
+        "",
+        "Each is the config with one change, the same seeds and epochs: `results/cpu/ablations/<config>__<change>/`.",
+        "",
+        "| config | report's % | ours % | change | ours with the change % | closes the gap |",
+        "|---|---:|---:|---|---:|---|",
+    ]
+    for line in tested:
+        for ablation in line["ablations"]:
+            lines.append(
+                f"| `{line['config']}` | {_pct(line['report_value'])} ({line['split']}) | {_spread(line['ours'])[0]} "
+                f"| `{ablation['change']}` | {_spread(ablation['ours'])[0]} | "
+                f"{'yes' if ablation['closes_gap'] else 'no'} |"
+            )
+    return lines
+
+
+def _notes_section(rows: list[dict[str, Any]]) -> list[str]:
+    notes = {}
+    for line in rows:
+        if line["notes"]:
+            notes.setdefault(line["notes"], []).append(line["config"])
+    if not notes:
+        return []
+    lines = ["", "## Notes on the reports' numbers", ""]
+    for text, configs in notes.items():
+        lines.append(f"- {', '.join(f'`{c}`' for c in configs)}: {text}.")
+    return lines
+
+
+def _report_c_losses(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Report C gives losses as Keras prints them (data loss + the L2 term): ours both ways, last epoch."""
+    chosen = {n: r for n, r in results.items() if r["config"]["reference"]["report"] == "C"}
+    if not chosen:
+        return []
+    lines = [
+        "",
+        "## Report C's losses (last epoch, mean over seeds): Keras reports the loss with the L2 term",
+        "",
+        "| config | report's train / val loss | ours with the L2 term | ours, data loss only |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, res in chosen.items():
+        reference, last = res["config"]["reference"], res["history"][-1]
+        with_penalty = (
+            f"{last['train_loss_with_penalty']:.4f} / {last['val_loss_with_penalty']:.4f}"
+            if "val_loss_with_penalty" in last
+            else "-"
+        )
+        lines.append(
+            f"| `{name}` | {reference['train_loss']:.4f} / {reference['val_loss']:.4f} | {with_penalty} | "
+            f"{last['train_loss']:.4f} / {last['val_loss']:.4f} |"
+        )
+    return lines
+
+
+def _provenance_section(results: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
+        "",
+        "## How each run was made",
+        "",
+        "| config | seeds | command | commit | machine | jax |",
+        "|---|---:|---|---|---|---|",
+    ]
+    for name, res in results.items():
+        made = res.get("provenance", {})
+        commit = made.get("git_commit", "unknown")[:10] + (" (dirty)" if made.get("git_dirty") else "")
+        machine = made.get("machine", {})
+        lines.append(
+            f"| `{name}` | {res.get('num_seeds', 1)} | `{made.get('command', '?')}` | {commit} | "
+            f"{machine.get('cpu', '?')} x{machine.get('cores', '?')}, {machine.get('memory_gib', '?')} GiB | "
+            f"{res.get('versions', {}).get('jax', '?')} |"
+        )
+    return lines
+
+
+def write(results_dir: pathlib.Path, out: pathlib.Path) -> list[dict[str, Any]]:
+    markdown, rows = render(results_dir)
+    out.write_text(markdown)
+    plotted = [line for line in rows if line["split"]]
+    if plotted:
+        plots.plot_reproduction(plotted, out.with_name("reproduction.png"))
+    return rows
+
+
+@cli.exit_on_user_error
+def main(argv: list[str]) -> None:
+    cli.begin(argv)
+    rows = write(pathlib.Path(_RESULTS_DIR.value), pathlib.Path(_OUT.value))
+    counts = {v: sum(line["verdict"] == v for line in rows) for v in ("reproduced", "above", "below")}
+    print(f"{_OUT.value}: {len(rows)} configs, " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=cli.parse_flags)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The reproduction campaign, one config group after another, one training process at a time:
+#   nohup bash results/campaign.sh [GROUP ...] > campaign.log 2>&1 &
+# Each group is a --only pattern of fmnist_jax.suite; seeds and epochs per config come from
+# fmnist_jax/campaign.py. Finished configs are skipped and interrupted ones resume, so the same
+# command continues a campaign in a later session. SIGTERM finishes the epoch in flight, saves,
+# and stops the whole campaign (the suite exits non-zero, and so does this script).
+# Run it from a worktree at a fixed commit (git worktree add ../campaign HEAD) so that other work
+# does not change the code under it; every results.json records the commit it ran.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python}
+groups=("$@")
+if [ ${#groups[@]} -eq 0 ]; then
+  groups=("b_*" "c_*" "e_mlp*" "baseline,variant_*,a_*" "e_cnn4" "d_*" "e_cnn5_augmented" "e_cnn5")
+fi
+for group in "${groups[@]}"; do
+  echo "== $(date -Is) campaign group $group"
+  "$python" -m fmnist_jax.suite --profile=campaign --workdir=results/cpu --only="$group"
+done
+echo "== $(date -Is) campaign done: python -m fmnist_jax.results_table writes results/README.md"

@@ -1,0 +1,59 @@
+"""results/README.md is generated from the committed results and stays in sync; verdicts say what they mean."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT
+from fmnist_jax import report, results_table
+
+RESULTS_DIR = REPO_ROOT / "results" / "cpu"
+
+
+def test_committed_results_readme_is_the_generated_one():
+    markdown, rows = results_table.render(RESULTS_DIR)
+    committed = (REPO_ROOT / "results" / "README.md").read_text()
+    assert markdown == committed, "regenerate it: python -m fmnist_jax.results_table"
+    for line in rows:  # every committed result says how it was made
+        assert line["epochs_run"] >= 1
+
+
+@pytest.mark.parametrize(
+    "report_value,ours,expected",
+    [
+        (0.90, [0.905, 0.895, 0.90], "reproduced"),  # inside 1 point
+        (0.90, [0.93, 0.80, 0.87], "reproduced"),  # inside 2 std of a wide spread
+        (0.90, [0.92, 0.921, 0.919], "above"),
+        (0.90, [0.88, 0.881, 0.879], "below"),
+    ],
+)
+def test_verdict(report_value, ours, expected):
+    assert results_table.verdict(report_value, ours) == expected
+
+
+def test_ours_is_measured_as_the_report_measured_it():
+    history = [{"val_accuracy": 0.9, "val_accuracy_per_member": [0.90, 0.91]}]
+    results = {
+        "config": {"reference": {"report": "B"}},
+        "history": history,
+        "best_val_accuracy": 0.92,
+        "best_val_accuracy_per_member": [0.92, 0.93],
+        "test_accuracy": 0.9,
+        "test_accuracy_per_seed": [0.89, 0.91],
+    }
+    assert results_table.ours_on("val", results) == [0.92, 0.93]  # Report B: the best epoch's
+    results["config"]["reference"]["report"] = "C"
+    assert results_table.ours_on("val", results) == [0.90, 0.91]  # Keras: the last epoch's
+    assert results_table.ours_on("test", results) == [0.89, 0.91]
+    kfold = {"folds": [{}], "best_fold_test_accuracy": 0.93, "val_accuracy_per_fold": [0.9, 0.91]}
+    assert results_table.ours_on("test", kfold) == [0.93]
+
+
+def test_labels_are_spread_apart_in_order():
+    positions = [0.5, 0.5, 0.51, 0.2, 0.99, 0.98]
+    placed = report.spread_positions(positions, min_gap=0.03)
+    order = np.argsort(positions, kind="stable")
+    assert np.all(np.diff(placed[order]) >= 0.03 - 1e-9)
+    assert placed.max() <= 1.0 + 1e-9
+    assert abs(placed[3] - 0.2) < 1e-9  # a label with room stays beside its point
