@@ -6,8 +6,11 @@
 Each config trains as `python -m fmnist_jax.main` would (its train split, batch size, schedule,
 augmentation; one seed), and after every epoch its model is evaluated on `--split`. The clock
 counts what training costs: compiling the epoch program, then every epoch; it stops while the
-model is being evaluated (measurement, not training; that time is reported apart). A config stops
-once it has reached every target, or after `--max_epochs` (0: the config's own num_epochs).
+model is being evaluated (measurement, not training; that time is reported apart). A config runs
+its whole fixed schedule (its num_epochs, or `--max_epochs` where smaller): a recipe's accuracy is
+its accuracy at the end of that schedule (`final_accuracy`), and each target's time is the first
+epoch that crossed it. No "best accuracy over epochs" is reported: on the test split that would be
+choosing an epoch by looking at the test set.
 
 `--split=val` measures on the validation split: use it to choose a recipe (the speedrun config
 was tuned that way). `--split=test` is for reporting only: the test set must never choose.
@@ -76,15 +79,12 @@ def time_to_accuracy(config: Any, targets: list[float], split: str) -> dict[str,
             for target in targets:
                 if num_correct >= math.ceil(target * num_examples - 1e-6) and target not in reached:
                     reached[target] = (clock_s, epoch)
-            if len(reached) == len(targets):
-                break
         run.checkpoints.close()
     row = {
         "batch_size": config.batch_size,
         "params": run.num_params,
         "epochs_run": len(accuracies),
-        "final_accuracy": accuracies[-1],
-        "best_accuracy": max(accuracies),
+        "final_accuracy": accuracies[-1],  # at the end of the fixed schedule: the recipe's accuracy
         "compile_s": compile_s,
         "train_s": clock_s,
         "eval_s": eval_s,
@@ -111,7 +111,7 @@ def main(argv: list[str]) -> None:
         row["config"] = name
         rows.append(row)
         print(
-            f"{name}: best {_SPLIT.value} accuracy {row['best_accuracy']:.4f} in {row['epochs_run']} epochs, "
+            f"{name}: {_SPLIT.value} accuracy {row['final_accuracy']:.4f} after its {row['epochs_run']} epochs, "
             + ", ".join(f"{t:g}: {row[f's_to_{t:g}']}" for t in targets),
             flush=True,
         )
@@ -127,7 +127,7 @@ def main(argv: list[str]) -> None:
         ("params", "params", ",d"),
         ("batch_size", "batch", "d"),
         *((f"cell_{t:g}", f"to {100 * t:g} %", "") for t in targets),
-        ("best_accuracy", f"best {_SPLIT.value} acc.", ".4f"),
+        ("final_accuracy", f"{_SPLIT.value} acc. at the end", ".4f"),
         ("epochs_run", "epochs run", "d"),
         ("compile_s", "compile s", ".1f"),
     ]

@@ -89,10 +89,16 @@ def exit_on_user_error(main: Callable[[list[str]], Any]) -> Callable[[list[str]]
 
 
 class _DropOrbaxInfo(std_logging.Filter):
-    """Orbax logs a dozen INFO lines per checkpoint; keep its warnings, drop its chatter."""
+    """Orbax logs a dozen INFO lines per checkpoint: drop its chatter. A save failing in Orbax's
+    background threads logs an ERROR with a traceback from each of them; the run reports that failure
+    itself in one line (checkpoints.RunCheckpoints), so those go too, unless --verbosity=1."""
 
     def filter(self, record: std_logging.LogRecord) -> bool:
-        return record.levelno >= std_logging.WARNING or "/orbax/" not in record.pathname
+        if "/orbax/" not in record.pathname:
+            return True
+        if record.levelno >= std_logging.ERROR:
+            return flags.FLAGS.is_parsed() and flags.FLAGS.verbosity >= 1
+        return record.levelno >= std_logging.WARNING
 
 
 def quiet_orbax() -> None:

@@ -10,7 +10,6 @@ its last checkpoint and ends with the same results as an uninterrupted run.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import signal
 import threading
@@ -24,14 +23,25 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from fmnist_jax import checkpoints, config_check, data, ensemble, environment, events, layers, optim, parallel, train
+from fmnist_jax import (
+    checkpoints,
+    config_check,
+    data,
+    ensemble,
+    environment,
+    events,
+    layers,
+    optim,
+    parallel,
+    plots,
+    train,
+)
 from fmnist_jax import metrics as evaluation
-from fmnist_jax import report as plots
+from fmnist_jax import workdir as run_files
 from fmnist_jax.errors import CheckpointError, UserError
 from fmnist_jax.models import build_model
 
-RESULTS_FILE = "results.json"
-EVAL_FILE = "eval.json"
+RESULTS_FILE, EVAL_FILE = run_files.RESULTS_FILE, run_files.EVAL_FILE
 # Fields that may change between a run and its resume without changing what is being trained.
 RESUMABLE_FIELD_CHANGES = frozenset(
     {
@@ -51,29 +61,6 @@ RESUMABLE_FIELD_CHANGES = frozenset(
 )
 
 
-def prepare_workdir(workdir: str) -> pathlib.Path:
-    """Creates the workdir, or raises a one-line UserError when it is a file or not writable."""
-    path = pathlib.Path(workdir)
-    if path.exists() and not path.is_dir():
-        raise UserError(f"--workdir {workdir} is a file, not a directory: choose another --workdir.")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UserError(f"--workdir {workdir} cannot be created ({e.strerror}): choose a writable --workdir.") from None
-    if not os.access(path, os.W_OK):
-        raise UserError(f"--workdir {workdir} is not writable: choose a writable --workdir.")
-    return path
-
-
-def write_json(path: pathlib.Path, payload: dict[str, Any]) -> None:
-    """Writes atomically (a reader never sees half a file, a crash never leaves one); process 0 only."""
-    if not parallel.is_primary():
-        return
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, sort_keys=False))
-    tmp.replace(path)
-
-
 def _check_same_run(saved_config: dict[str, Any], config: Any, workdir: pathlib.Path) -> None:
     current = json.loads(json.dumps(config.to_dict()))  # as saved: tuples become lists
     for field in sorted(set(saved_config) | set(current)):
@@ -84,6 +71,21 @@ def _check_same_run(saved_config: dict[str, Any], config: Any, workdir: pathlib.
                 f"workdir {workdir} holds a run with {field}={saved_config.get(field)!r}, this config has "
                 f"{field}={current.get(field)!r}: use another --workdir, or the config of that run."
             )
+
+
+# Schedules whose learning rate at a step depends on num_epochs (their length): a resumed run that
+# changed num_epochs would follow another curve than the one it started on. Constant and step decay
+# (boundaries every decay_every_epochs) give every epoch already trained the same rate either way.
+LENGTH_DEPENDENT_SCHEDULES = ("cosine", "one_cycle")
+
+
+def _check_same_schedule(saved_config: dict[str, Any], config: Any, workdir: pathlib.Path) -> None:
+    if config.schedule in LENGTH_DEPENDENT_SCHEDULES and saved_config["num_epochs"] != config.num_epochs:
+        raise CheckpointError(
+            f"workdir {workdir} holds a run with num_epochs={saved_config['num_epochs']} on a {config.schedule} "
+            f"schedule, which depends on it; this config has num_epochs={config.num_epochs}: resume with "
+            f"--config.num_epochs={saved_config['num_epochs']}, or use another --workdir."
+        )
 
 
 def timed_compile(fn: Callable[..., Any], *args: Any, donate: bool = False) -> tuple[Any, float]:
@@ -103,7 +105,8 @@ class Run:
     def __init__(self, config: Any, workdir: str):
         config_check.validate(config)
         self.config = config
-        self.workdir = prepare_workdir(workdir)
+        self.workdir = run_files.prepare(workdir)
+        self.lock = run_files.lock(self.workdir)  # one process per workdir; the OS releases it on exit
         self.splits = data.make_splits(
             data.load_dataset(config.data_source, config.data_dir),
             val_fraction=config.val_fraction,
@@ -144,6 +147,14 @@ class Run:
         self.best_template = checkpoints.abstract_like(train.model_variables(self.initial_state))
         self.checkpoints = checkpoints.RunCheckpoints(self.workdir, config.checkpoint_keep)
 
+    def close(self) -> None:
+        """Finishes a pending save, releases the checkpoint manager, then the workdir's lock."""
+        try:
+            self.checkpoints.close()
+        finally:
+            if self.lock is not None:
+                self.lock.close()
+
     def put_split(self, images: np.ndarray, labels: np.ndarray) -> tuple[jax.Array, jax.Array]:
         """A split on the device(s), once, as uint8: replicated on every device of the mesh."""
         return self.placement.put(images), self.placement.put(labels)
@@ -158,15 +169,18 @@ class Run:
         )
         return timed_compile(ensemble.over_members(evaluate, self.num_members), variables, images, labels)
 
-    def evaluate_best_on_test(self) -> tuple[dict[str, Any], dict[str, Any], float]:
-        """Restores the best models and evaluates them on the test set: (test results, record, compile s).
+    def evaluate_best_on_test(
+        self, epoch: int | None = None, plot: bool = True
+    ) -> tuple[dict[str, Any], dict[str, Any], float]:
+        """Restores the best models (of the newest checkpoint, or of `epoch`'s) and evaluates them on the
+        test set: (test results, the checkpoint's record, compile s).
 
         The results hold test_loss, test_accuracy and test_metrics (confusion matrix, per-class
         precision / recall / F1, ROC AUC); with several members also each member's numbers, their
         mean, std and 95 % CI, and the ensemble's accuracy (test_metrics then describe the
         mean-probability ensemble); with a sweep, all that per sweep point. Plots go to the workdir.
         """
-        restored = self.checkpoints.restore_best(self.best_template)
+        restored = self.checkpoints.restore_best(self.best_template, epoch)
         if restored is None:
             raise CheckpointError(
                 f"workdir {self.workdir} has no checkpoint to evaluate: train first (without eval_only)."
@@ -185,7 +199,7 @@ class Run:
         results["test_metrics"] = evaluation.evaluation_metrics(
             self.splits.test_labels, report_logits, data.CLASS_NAMES
         )
-        if parallel.is_primary():
+        if plot and parallel.is_primary():
             self.plot_test_results(results, record, best)
         return results, record, compile_s
 
@@ -392,10 +406,13 @@ def _train(run: Run, state: train.TrainState, best: Any, record: dict[str, Any])
             if record["stopped_early"]:
                 logging.info("early stopping: no better val_accuracy for %d epochs", config.early_stopping_patience)
                 break
-            if stop_request.signal_name:
+            # Every process stops at the same epoch boundary when any of them was signalled (one
+            # collective per epoch; nothing with one process), so no process waits for a partner.
+            if parallel.any_process(bool(stop_request.signal_name)):
                 run.checkpoints.wait()
+                cause = stop_request.signal_name or "a signal to another process of this run"
                 raise Interrupted(
-                    f"stopped by {stop_request.signal_name} after epoch {epoch} of {config.num_epochs}; its "
+                    f"stopped by {cause} after epoch {epoch} of {config.num_epochs}; its "
                     f"checkpoint is saved in {run.workdir}: run the same command again to resume."
                 )
     finally:
@@ -494,6 +511,8 @@ def _results(run: Run, record: dict[str, Any], test: dict[str, Any], compile_tes
         "num_test_examples": len(run.splits.test_labels),
         "steps_per_epoch": run.steps_per_epoch,
         "epochs_trained": len(history),
+        # The checkpoint whose best models were scored on test (`python -m fmnist_jax.verify` re-scores them).
+        "checkpoint_epoch": record["epoch"],
         "stopped_early": record["stopped_early"],
         "history": history,
         **test,
@@ -544,6 +563,7 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         else:
             state, best, record = restored
             _check_same_run(record["config"], config, run.workdir)
+            _check_same_schedule(record["config"], config, run.workdir)
             logging.info("resuming %s from epoch %d", run.workdir, record["epoch"])
         if _is_finished(record, config) and results_path.exists():
             logging.info(
@@ -553,9 +573,14 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         if not _is_finished(record, config):
             record = _train(run, state, best, record)
         run.checkpoints.wait()  # The last asynchronous save lands before the best models are read back.
-        test, _, compile_test_s = run.evaluate_best_on_test()
-        results = _results(run, record, test, compile_test_s)
-        write_json(results_path, results)
+        test, evaluated, compile_test_s = run.evaluate_best_on_test()
+        if evaluated["epoch"] != record["epoch"]:  # results.json names the models it scored, or nothing
+            raise CheckpointError(
+                f"the newest readable checkpoint in {run.checkpoints.directory} is of epoch {evaluated['epoch']}, not "
+                f"of epoch {record['epoch']} just trained: run the same command again to retrain from it."
+            )
+        results = _results(run, evaluated, test, compile_test_s)
+        run_files.write_json(results_path, results)
         if parallel.is_primary():
             title = f"{config.model} ({run.workdir.name})"
             plots.plot_curves(results["history"], run.workdir / "curves.png", title, _curve_groups(run))
@@ -571,7 +596,7 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         )
         return results
     finally:
-        run.checkpoints.close()
+        run.close()
 
 
 def _curve_groups(run: Run) -> list[tuple[str, slice]]:
@@ -600,7 +625,7 @@ def _evaluate_only(run: Run) -> dict[str, Any]:
         "config": run.config.to_dict(),
         "device": environment.device_info(),
     }
-    write_json(run.workdir / EVAL_FILE, results)
+    run_files.write_json(run.workdir / EVAL_FILE, results)
     logging.info(
         "eval_only: best checkpoint test_accuracy %.4f test_loss %.4f -> %s",
         test["test_accuracy"],
@@ -622,7 +647,7 @@ def cross_validate(config: Any, workdir: str) -> dict[str, Any]:
     Each fold is a full run (checkpointed, resumable, evaluated on test). workdir/results.json holds
     every fold's results and their summary (kfold_summary).
     """
-    root = prepare_workdir(workdir)
+    root = run_files.prepare(workdir)
     folds = []
     for fold_index in range(config.kfold):
         fold_config = config.copy_and_resolve_references()
@@ -633,7 +658,7 @@ def cross_validate(config: Any, workdir: str) -> dict[str, Any]:
         test_accuracies = [fold["test_accuracy"] for fold in folds]
         return {"test_accuracy": float(np.mean(test_accuracies)), "test_accuracy_per_fold": test_accuracies}
     summary = kfold_summary(config, folds)
-    write_json(root / RESULTS_FILE, summary)
+    run_files.write_json(root / RESULTS_FILE, summary)
     logging.info(
         "k-fold (%d): val_accuracy %.4f +- %.4f, test_accuracy %.4f +- %.4f; best fold (by val) %d: test %.4f",
         config.kfold,

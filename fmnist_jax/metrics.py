@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.stats
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -87,42 +88,6 @@ def evaluation_metrics(labels: np.ndarray, logits: np.ndarray, class_names: Sequ
     }
 
 
-# Two-sided 95 % critical values of Student's t by degrees of freedom (standard tables); beyond 30
-# the normal 1.96 is within 2 % of t.
-_T_975 = {
-    1: 12.706,
-    2: 4.303,
-    3: 3.182,
-    4: 2.776,
-    5: 2.571,
-    6: 2.447,
-    7: 2.365,
-    8: 2.306,
-    9: 2.262,
-    10: 2.228,
-    11: 2.201,
-    12: 2.179,
-    13: 2.160,
-    14: 2.145,
-    15: 2.131,
-    16: 2.120,
-    17: 2.110,
-    18: 2.101,
-    19: 2.093,
-    20: 2.086,
-    21: 2.080,
-    22: 2.074,
-    23: 2.069,
-    24: 2.064,
-    25: 2.060,
-    26: 2.056,
-    27: 2.052,
-    28: 2.048,
-    29: 2.045,
-    30: 2.042,
-}
-
-
 def mean_std_ci95(values: Sequence[float]) -> dict[str, Any]:
     """Mean, sample standard deviation (ddof=1) and the t-based 95 % confidence interval of the mean."""
     array = np.asarray(values, dtype=np.float64)
@@ -130,7 +95,7 @@ def mean_std_ci95(values: Sequence[float]) -> dict[str, Any]:
     if len(array) < 2:
         return {"mean": mean, "std": 0.0, "ci95": [mean, mean]}
     std = float(array.std(ddof=1))
-    half_width = _T_975.get(len(array) - 1, 1.96) * std / np.sqrt(len(array))
+    half_width = scipy.stats.t.ppf(0.975, df=len(array) - 1) * std / np.sqrt(len(array))
     return {"mean": mean, "std": std, "ci95": [mean - half_width, mean + half_width]}
 
 

@@ -103,6 +103,19 @@ def is_primary() -> bool:
     return jax.process_index() == 0
 
 
+def barrier(name: str) -> None:
+    """Every process waits here until all have arrived (nothing to wait for with one process)."""
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices(name)
+
+
+def any_process(flag: bool) -> bool:
+    """True on every process if it is True on any: one decision all processes act on together."""
+    if jax.process_count() == 1:
+        return flag
+    return bool(np.asarray(multihost_utils.process_allgather(np.array([flag]), tiled=True)).any())
+
+
 def initialize_distributed(coordinator_address: str, num_processes: int, process_id: int) -> None:
     """Joins a multi-process run (before any other JAX call). With no coordinator address, JAX
     detects the cluster (SLURM, Open MPI, TPU pods, ...) itself."""

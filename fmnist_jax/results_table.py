@@ -20,8 +20,7 @@ from typing import Any
 
 from absl import app, flags
 
-from fmnist_jax import cli, metrics
-from fmnist_jax import report as plots
+from fmnist_jax import cli, metrics, plots
 from fmnist_jax.config_base import config_names_in_report_order
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -185,6 +184,8 @@ def render(results_dir: pathlib.Path) -> tuple[str, list[dict[str, Any]]]:
         "- **ours test %**: every config's test accuracy, mean +- std over seeds (k-fold: over folds).",
         f"- **verdict**: *reproduced* when the report's number is within 2 std of our mean or within {_pct(TOLERANCE)}",
         "  point; else *above* or *below*. A config below gets an ablation run that tests the likeliest cause.",
+        "- **train s, images/s**: as the run measured them (all members together). The campaign shared the",
+        "  2 cores with other work at times, so read them as indicative; `BENCHMARKS.md` times an idle machine.",
         "",
         "![report vs ours](reproduction.png)",
         "",

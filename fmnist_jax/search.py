@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import pathlib
@@ -35,6 +36,7 @@ import tqdm
 from absl import app, flags, logging
 
 from fmnist_jax import cli, experiment
+from fmnist_jax import workdir as run_files
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file
 from fmnist_jax.errors import UserError
 
@@ -245,7 +247,7 @@ def run_search(
             f"search needs --num_trials >= 1, --eta >= 2 and 1 <= --min_epochs <= --max_epochs; got "
             f"{num_trials}, {eta}, {min_epochs}, {max_epochs}."
         )
-    root = experiment.prepare_workdir(str(root))
+    root = run_files.prepare(str(root))
     trials = sample_trials(space, num_trials, seed)
     schedule = [epochs for epochs, _ in rung_plan(min_epochs, max_epochs, eta, num_trials)]
     rows = successive_halving(
@@ -264,21 +266,22 @@ def run_search(
         f"seed {seed}; scores are validation accuracy (the test set chose nothing); {time.strftime('%Y-%m-%d')}"
     )
     summary = {"header": header, "rungs": schedule, "trials": rows, "best": best}
-    experiment.write_json(root / "search.json", summary)
-    (root / "trials.md").write_text(_markdown(rows, header, schedule))
-    with open(root / "trials.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["trial", "changes", "best_learning_rate", *(f"val_accuracy_{e}_epochs" for e in schedule)])
-        for row in rows:
-            changes = {k: v for k, v in row.items() if k not in ("trial", "base", "scores", "best_learning_rate")}
-            writer.writerow(
-                [
-                    row["trial"],
-                    json.dumps(changes),
-                    row["best_learning_rate"],
-                    *(s["val_accuracy"] for s in row["scores"]),
-                ]
-            )
+    run_files.write_json(root / "search.json", summary)
+    run_files.write_text(root / "trials.md", _markdown(rows, header, schedule))
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(["trial", "changes", "best_learning_rate", *(f"val_accuracy_{e}_epochs" for e in schedule)])
+    for row in rows:
+        changes = {k: v for k, v in row.items() if k not in ("trial", "base", "scores", "best_learning_rate")}
+        writer.writerow(
+            [
+                row["trial"],
+                json.dumps(changes),
+                row["best_learning_rate"],
+                *(s["val_accuracy"] for s in row["scores"]),
+            ]
+        )
+    run_files.write_text(root / "trials.csv", table.getvalue())
     write_best_config(root / "best_config.py", best, header.removeprefix("# "))
     return summary
 

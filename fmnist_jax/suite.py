@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import io
 import json
 import pathlib
 import time
@@ -26,8 +27,8 @@ from typing import Any
 import tqdm
 from absl import app, flags, logging
 
-from fmnist_jax import campaign, cli, environment, experiment, results_table
-from fmnist_jax import report as plots
+from fmnist_jax import campaign, cli, environment, experiment, parallel, plots, results_table, verify
+from fmnist_jax import workdir as run_files
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file, config_names_in_report_order
 from fmnist_jax.errors import UserError
 
@@ -122,15 +123,16 @@ def _markdown(rows: list[dict[str, Any]], header: str) -> str:
 
 
 def write_tables(root: pathlib.Path, rows: list[dict[str, Any]], header: str) -> None:
-    experiment.write_json(root / "results.json", {"header": header, "rows": rows})
-    (root / "results.md").write_text(_markdown(rows, header))
+    run_files.write_json(root / "results.json", {"header": header, "rows": rows})
+    run_files.write_text(root / "results.md", _markdown(rows, header))
     done = [r for r in rows if "error" not in r]
     fields = list(done[0]) if done else ["report", "config", "variant", "error"]
-    with open(root / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields + ["error"], extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-    if done:
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=fields + ["error"], extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    run_files.write_text(root / "results.csv", table.getvalue())
+    if done and parallel.is_primary():
         plots.plot_accuracy_scatter(done, "params", "parameters", root / "accuracy_vs_params.png", header)
         plots.plot_accuracy_scatter(done, "train_time_s", "train time (s)", root / "accuracy_vs_train_time.png", header)
 
@@ -140,7 +142,7 @@ def run_suite(
 ) -> list[dict[str, Any]]:
     """Trains each config in root/<name> (skipping finished ones) and writes the tables. With the
     campaign profile each config's seeds and epoch cap come from campaign.plan_for unless given."""
-    root = experiment.prepare_workdir(str(root))
+    root = run_files.prepare(str(root))
     order = config_names_in_report_order()
     names = sorted(names, key=lambda name: order.index(name) if name in order else len(order))
     rows = []
@@ -154,6 +156,10 @@ def run_suite(
         )
         try:
             results = experiment.train_and_evaluate(config, str(root / name))
+            # Every number in the table comes from the models its results.json names.
+            mismatches = verify.verify_run(root / name)
+            if mismatches:
+                raise UserError(f"verify found {len(mismatches)} mismatch(es): {mismatches[0]}")
             rows.append(table_row(name, results))
         except experiment.Interrupted:  # SIGTERM / Ctrl-C stop the whole suite, not just this config.
             raise

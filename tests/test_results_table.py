@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO_ROOT
-from fmnist_jax import report, results_table
+from fmnist_jax import plots, results_table
 
 RESULTS_DIR = REPO_ROOT / "results" / "cpu"
 
@@ -52,7 +52,7 @@ def test_ours_is_measured_as_the_report_measured_it():
 
 def test_labels_are_spread_apart_in_order():
     positions = [0.5, 0.5, 0.51, 0.2, 0.99, 0.98]
-    placed = report.spread_positions(positions, min_gap=0.03)
+    placed = plots.spread_positions(positions, min_gap=0.03)
     order = np.argsort(positions, kind="stable")
     assert np.all(np.diff(placed[order]) >= 0.03 - 1e-9)
     assert placed.max() <= 1.0 + 1e-9

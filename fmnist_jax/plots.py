@@ -77,19 +77,32 @@ def plot_curves(
 
 
 def plot_feature_maps(image: np.ndarray, activations: dict[str, np.ndarray], path: pathlib.Path, title: str) -> None:
-    """The input image, then one row per layer with up to 16 of its channels."""
+    """The input image, then one row per layer with up to 16 of its channels. A layer whose maps are
+    1x1 (Report C's conv(120) on 5x5 input) has one value per channel: it is drawn as one strip of all
+    its channels' values across the row, not as 16 single-pixel squares."""
     max_channels = 16
-    fig, axes = plt.subplots(len(activations) + 1, max_channels, figsize=(max_channels, 1.1 * (len(activations) + 1)))
+    rows = len(activations) + 1
+    fig, axes = plt.subplots(rows, max_channels, figsize=(max_channels, 1.1 * rows), squeeze=False)
+    grid = axes[0, 0].get_gridspec()
     for ax in axes.flat:
         ax.axis("off")
     axes[0, 0].imshow(image, cmap="gray")
     axes[0, 0].set_title("input", fontsize=7)
     for row, (name, activation) in enumerate(activations.items(), start=1):
+        label = f"{name} {activation.shape[0]}x{activation.shape[1]}x{activation.shape[-1]}"
+        if activation.shape[0] == activation.shape[1] == 1:
+            for ax in axes[row]:
+                ax.remove()
+            strip = fig.add_subplot(grid[row, :])
+            strip.imshow(activation.reshape(1, -1), cmap="viridis", aspect="auto")
+            strip.set_yticks([])
+            strip.set_xlabel("channel", fontsize=6)
+            strip.tick_params(labelsize=6)
+            strip.set_title(label + " (one value per channel)", fontsize=7, loc="left")
+            continue
         for channel in range(min(max_channels, activation.shape[-1])):
             axes[row, channel].imshow(activation[..., channel], cmap="viridis")
-        axes[row, 0].set_title(
-            f"{name} {activation.shape[0]}x{activation.shape[1]}x{activation.shape[-1]}", fontsize=7, loc="left"
-        )
+        axes[row, 0].set_title(label, fontsize=7, loc="left")
     fig.suptitle(title)
     fig.savefig(path, dpi=80)
     plt.close(fig)
