@@ -25,6 +25,7 @@ from absl import app, flags, logging
 
 from benchmarks import common
 from fmnist_jax import data, train
+from fmnist_jax.run import timed_compile
 
 _MODELS = flags.DEFINE_list("models", ["lenet5", "cnn_a", "cnn_d", "block_cnn"], "Architectures with a PyTorch twin.")
 _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["32", "128"], "Batch sizes.")
@@ -40,9 +41,7 @@ def run_jax(name: str, batch_size: int, epochs: int, fmnist: data.FashionMNIST, 
     steps = limit // batch_size
     config.batch_size = batch_size
     model, state, options = common.training_setup(config, steps)
-    start = time.perf_counter()
-    epoch = jax.jit(train.make_train_epoch(options)).lower(state, images, labels).compile()
-    compile_s = time.perf_counter() - start
+    epoch, compile_s = timed_compile(train.make_train_epoch(options), state, images, labels)
     start = time.perf_counter()
     for _ in range(epochs):
         state, metrics = epoch(state, images, labels)

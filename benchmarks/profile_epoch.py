@@ -25,6 +25,7 @@ import time
 from absl import app, flags
 
 from benchmarks.hlo_profile import hlo_op_sources, is_backward, module_of, op_durations_us
+from fmnist_jax.run import timed_compile
 
 _CONFIG = flags.DEFINE_string("config", "b_lenet5", "Config name in configs/.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 0, "Batch size (0: the config's).")
@@ -53,7 +54,7 @@ def main(argv: list[str]) -> None:
     images = jax.device_put(fmnist.train_images[: steps * batch])
     labels = jax.device_put(fmnist.train_labels[: steps * batch])
     _, state, options = common.training_setup(config, steps)
-    epoch = jax.jit(train.make_train_epoch(options)).lower(state, images, labels).compile()
+    epoch, _ = timed_compile(train.make_train_epoch(options), state, images, labels)
     sources = hlo_op_sources(epoch.as_text())
     jax.block_until_ready(epoch(state, images, labels))  # warm-up, outside the trace
 

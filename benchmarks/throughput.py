@@ -29,6 +29,7 @@ from absl import app, flags
 
 from benchmarks import common
 from fmnist_jax import data, ensemble, train
+from fmnist_jax.run import timed_compile
 
 _MODELS = flags.DEFINE_list("models", list(common.ARCHITECTURE_CONFIGS), "Registered architectures to measure.")
 _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["32", "128", "512", "2048"], "Batch sizes.")
@@ -81,7 +82,7 @@ def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST) -
 
     test_x, test_y = jax.device_put(fmnist.test_images), jax.device_put(fmnist.test_labels)
     variables = train.model_variables(state)
-    evaluate = jax.jit(train.make_evaluate(model.apply, 1000)).lower(variables, test_x, test_y).compile()
+    evaluate, _ = timed_compile(train.make_evaluate(model.apply, 1000), variables, test_x, test_y)
     jax.block_until_ready(evaluate(variables, test_x, test_y))
     start = time.perf_counter()
     jax.block_until_ready(evaluate(variables, test_x, test_y))

@@ -28,7 +28,8 @@ import tqdm
 from absl import app, flags
 
 from benchmarks import common
-from fmnist_jax import experiment, parallel, train
+from fmnist_jax import parallel, train
+from fmnist_jax.run import Run, timed_compile
 
 _CONFIGS = flags.DEFINE_list("configs", ["b_lenet5", "baseline", "e_cnn4", "speedrun"], "Config names in configs/.")
 _TARGETS = flags.DEFINE_list("targets", ["0.90", "0.92", "0.93", "0.94"], "Target accuracies (fractions).")
@@ -44,7 +45,7 @@ def time_to_accuracy(config: Any, targets: list[float], split: str) -> dict[str,
     """Trains config epoch by epoch; returns per target the seconds and epoch it was first reached."""
     config.num_seeds = 1
     with tempfile.TemporaryDirectory() as workdir:
-        run = experiment.Run(config, workdir)
+        run = Run(config, workdir)
         images, labels = run.put_split(run.splits.train_images, run.splits.train_labels)
         eval_images, eval_labels = (
             run.put_split(run.splits.test_images, run.splits.test_labels)
@@ -54,7 +55,7 @@ def time_to_accuracy(config: Any, targets: list[float], split: str) -> dict[str,
         state = run.initial_state
         clock_s = 0.0
         start = time.perf_counter()
-        train_epoch, compile_s = experiment.timed_compile(
+        train_epoch, compile_s = timed_compile(
             train.make_train_epoch(run.train_options), state, images, labels, donate=True
         )
         clock_s += time.perf_counter() - start

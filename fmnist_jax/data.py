@@ -164,17 +164,6 @@ def load_fashion_mnist(data_dir: str = "") -> FashionMNIST:
     )
 
 
-def load_dataset(source: str, data_dir: str) -> FashionMNIST:
-    """Loads Fashion-MNIST from the named source: 'idx' (default, no TensorFlow) or 'tfds'."""
-    if source == "idx":
-        return load_fashion_mnist(data_dir)
-    if source == "tfds":
-        from fmnist_jax import tfds_source  # Optional extra: imports TensorFlow.
-
-        return tfds_source.load_via_tfds(data_dir or DEFAULT_DATA_DIR)
-    raise DataError(f"config field data_source={source!r} is unknown: use 'idx' or 'tfds'.")
-
-
 def stratified_kfold(labels: np.ndarray, num_folds: int, seed: int) -> list[np.ndarray]:
     """Splits indices into num_folds disjoint folds covering all, each with every class's share."""
     rng = np.random.default_rng(seed)

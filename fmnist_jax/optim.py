@@ -54,12 +54,6 @@ def relative_schedule(config: Any, steps_per_epoch: int) -> optax.Schedule:
     raise ValueError(f"unknown schedule {config.schedule!r}")  # config_check rejects it first.
 
 
-def make_schedule(config: Any, steps_per_epoch: int) -> optax.Schedule:
-    """The learning rate at each optimizer step, with config.learning_rate as the peak."""
-    relative = relative_schedule(config, steps_per_epoch)
-    return lambda step: config.learning_rate * relative(step)
-
-
 class KerasAdamState(NamedTuple):
     count: jax.Array
     mu: Any
@@ -120,7 +114,17 @@ def uses_weight_decay(config: Any) -> bool:
 
 
 def make_optimizer(config: Any, steps_per_epoch: int) -> optax.GradientTransformation:
-    """The optax chain: [coupled L2] -> optimizer scaling -> [decoupled decay] -> -lr(step).
+    """The optax chain alone (see build)."""
+    return build(config, steps_per_epoch)[0]
+
+
+def build(config: Any, steps_per_epoch: int) -> tuple[optax.GradientTransformation, optax.Schedule]:
+    """The optax chain and the relative schedule it follows, built once (as big_vision's optax.make
+    returns the transformation with its schedule functions): the learning rate at step t is the
+    state's peak (`opt_state.hyperparams["learning_rate"]`, per member) times schedule(t), and the
+    epoch loop logs it from this same function.
+
+    The chain: [coupled L2] -> optimizer scaling -> [decoupled decay] -> -lr(step).
 
     coupled: weight_decay * param is added to the gradient before Adam's moments (PyTorch
     `Adam(weight_decay=...)`, Keras L2 on every weight). decoupled: added after the moments and
@@ -144,7 +148,8 @@ def make_optimizer(config: Any, steps_per_epoch: int) -> optax.GradientTransform
             return optax.apply_if_finite(transform, max_consecutive_errors=config.max_consecutive_nonfinite_steps)
         return transform
 
-    return optax.inject_hyperparams(chain)(learning_rate=config.learning_rate, weight_decay=config.weight_decay)
+    tx = optax.inject_hyperparams(chain)(learning_rate=config.learning_rate, weight_decay=config.weight_decay)
+    return tx, relative
 
 
 def set_hyperparams(opt_state: Any, **values: float | jax.Array) -> Any:

@@ -19,9 +19,10 @@ import ml_collections
 import numpy as np
 from absl import app, flags
 
-from fmnist_jax import cli, experiment
+from fmnist_jax import cli
 from fmnist_jax import workdir as run_files
 from fmnist_jax.errors import UserError
+from fmnist_jax.run import Run
 
 # Accuracies are counts over a fixed test set: equal. Losses are float sums: equal up to rounding
 # (bit for bit on the same machine and versions; a little apart on another).
@@ -80,7 +81,7 @@ def verify_run(workdir: pathlib.Path) -> list[str]:
         return verify_kfold(workdir, results)
     config = ml_collections.ConfigDict(results["config"])
     config.eval_only = True
-    run = experiment.Run(config, str(workdir))
+    run = Run(config, str(workdir))
     try:
         test, record, _ = run.evaluate_best_on_test(epoch=results.get("checkpoint_epoch"), plot=False)
     finally:

@@ -8,7 +8,7 @@ import pytest
 pytest.importorskip("tensorflow_datasets", reason="the tfds extra is not installed (pip install -e '.[tfds]')")
 pytest.importorskip("tensorflow", reason="the tfds extra is not installed (pip install -e '.[tfds]')")
 
-from fmnist_jax import data  # noqa: E402
+from fmnist_jax import run  # noqa: E402
 
 
 def _as_sorted_records(images: np.ndarray, labels: np.ndarray) -> list[tuple[int, bytes]]:
@@ -17,7 +17,7 @@ def _as_sorted_records(images: np.ndarray, labels: np.ndarray) -> list[tuple[int
 
 def test_tfds_source_holds_the_same_examples_as_the_idx_files(tmp_path, monkeypatch, fashion_mnist):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
-    loaded = data.load_dataset("tfds", "")
+    loaded = run.load_dataset("tfds", "")
     assert loaded.train_images.shape == (60_000, 28, 28) and loaded.train_images.dtype == np.uint8
     assert loaded.test_images.shape == (10_000, 28, 28) and loaded.test_labels.dtype == np.uint8
     # tfds orders records by a hash of their key, so compare the examples as multisets.
