@@ -4,11 +4,11 @@ the 60k training set; each fold's model is evaluated on the test set. The report
 
 import pathlib
 
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import derive
 
 
 def get_config():
-    config = config_from_file(pathlib.Path(__file__).with_name("variant_step_decay.py"))
+    config = derive(pathlib.Path(__file__).with_name("variant_step_decay.py"))
     config.kfold = 5
     config.reference.variant = "5-fold + step decay"
     config.reference.test_accuracy = 0.9259

@@ -2,11 +2,11 @@
 
 import pathlib
 
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import derive
 
 
 def get_config():
-    config = config_from_file(pathlib.Path(__file__).with_name("b_v1_wide.py"))
+    config = derive(pathlib.Path(__file__).with_name("b_v1_wide.py"))
     config.model_options.dense_dropout = 0.3
     config.reference.variant = "V2 +dropout"
     config.reference.train_accuracy = 0.948

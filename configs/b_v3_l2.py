@@ -4,11 +4,11 @@ every parameter); best epoch 14.
 
 import pathlib
 
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import derive
 
 
 def get_config():
-    config = config_from_file(pathlib.Path(__file__).with_name("b_v2_dropout.py"))
+    config = derive(pathlib.Path(__file__).with_name("b_v2_dropout.py"))
     config.weight_decay = 1e-4
     config.weight_decay_mode = "coupled"
     config.reference.variant = "V3 +L2"

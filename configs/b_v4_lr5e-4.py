@@ -2,11 +2,11 @@
 
 import pathlib
 
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import derive
 
 
 def get_config():
-    config = config_from_file(pathlib.Path(__file__).with_name("b_v3_l2.py"))
+    config = derive(pathlib.Path(__file__).with_name("b_v3_l2.py"))
     config.learning_rate = 5e-4
     config.reference.variant = "V4 lr 5e-4"
     config.reference.train_accuracy = 0.945

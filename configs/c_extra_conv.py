@@ -4,11 +4,11 @@
 
 import pathlib
 
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import derive
 
 
 def get_config():
-    config = config_from_file(pathlib.Path(__file__).with_name("c_lenet5.py"))
+    config = derive(pathlib.Path(__file__).with_name("c_lenet5.py"))
     config.model_options.extra_conv = True
     config.reference.variant = "extra conv"
     config.reference.train_accuracy = 0.8368

@@ -2,11 +2,11 @@
 
 import pathlib
 
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import derive
 
 
 def get_config():
-    config = config_from_file(pathlib.Path(__file__).with_name("c_sgd_lr0p1.py"))
+    config = derive(pathlib.Path(__file__).with_name("c_sgd_lr0p1.py"))
     config.learning_rate = 0.01
     config.reference.variant = "sgd 0.01 step"
     config.reference.train_accuracy = 0.8165

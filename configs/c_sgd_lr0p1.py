@@ -2,11 +2,11 @@
 
 import pathlib
 
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import derive
 
 
 def get_config():
-    config = config_from_file(pathlib.Path(__file__).with_name("c_lenet5.py"))
+    config = derive(pathlib.Path(__file__).with_name("c_lenet5.py"))
     config.optimizer = "sgd"
     config.learning_rate = 0.1
     config.momentum = 0.0

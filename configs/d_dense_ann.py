@@ -7,23 +7,19 @@ theirs, and a test checks that our network with a 5-output head has exactly the 
 
 import pathlib
 
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import derive
 
 
 def get_config():
-    config = config_from_file(pathlib.Path(__file__).with_name("d_cnn.py"))
+    config = derive(pathlib.Path(__file__).with_name("d_cnn.py"))
     config.model = "mlp"
     config.model_options = {"widths": (1024, 512, 128, 32), "dropout": 0.0}
     config.reference.variant = "dense ANN"
-    config.reference.train_accuracy = -1.0
     config.reference.val_accuracy = 0.8619
-    config.reference.train_loss = -1.0
-    config.reference.val_loss = -1.0
     config.reference.num_params = 1_398_597
     config.reference.num_outputs = 5
     config.reference.notes = (
         "the report's 1,398,597 params are of a 5-output head ('softmax activation of 5 neurons'); ours has "
         "10 outputs, 1,398,762 params"
     )
-    config.reference.roc_auc = -1.0
     return config

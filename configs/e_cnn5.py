@@ -6,11 +6,11 @@ reference.ensemble_*; run it with --config.num_seeds=15 (one vmapped program).
 
 import pathlib
 
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import derive
 
 
 def get_config():
-    config = config_from_file(pathlib.Path(__file__).with_name("e_cnn4.py"))
+    config = derive(pathlib.Path(__file__).with_name("e_cnn4.py"))
     config.model_options.filters = (32, 64, 128, 256)
     config.model_options.dense_width = 208
     config.reference.variant = "cnn5"

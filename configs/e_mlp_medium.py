@@ -2,11 +2,11 @@
 
 import pathlib
 
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import derive
 
 
 def get_config():
-    config = config_from_file(pathlib.Path(__file__).with_name("e_mlp_small.py"))
+    config = derive(pathlib.Path(__file__).with_name("e_mlp_small.py"))
     config.model_options.widths = (512, 256, 128, 64)
     config.reference.variant = "MLP medium"
     config.reference.test_accuracy = 0.8856

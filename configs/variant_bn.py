@@ -5,11 +5,11 @@ One change from configs/baseline.py; everything else is the baseline's."""
 
 import pathlib
 
-from fmnist_jax.config_base import config_from_file
+from fmnist_jax.config_base import derive
 
 
 def get_config():
-    config = config_from_file(pathlib.Path(__file__).with_name("baseline.py"))
+    config = derive(pathlib.Path(__file__).with_name("baseline.py"))
     config.model_options.batch_norm = True
     config.reference.variant = "bn"
     config.reference.train_accuracy = 0.9180

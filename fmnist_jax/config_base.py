@@ -134,8 +134,35 @@ def base_config() -> ml_collections.ConfigDict:
 
 
 def config_from_file(path: str | pathlib.Path) -> ml_collections.ConfigDict:
-    """get_config() of another config file: lets a variant start from its baseline."""
+    """get_config() of a config file, as it is."""
     return runpy.run_path(str(path))["get_config"]()
+
+
+# The report's numbers of one variant: a variant derived from another starts without them.
+REFERENCE_NUMBERS = (
+    "train_accuracy",
+    "val_accuracy",
+    "test_accuracy",
+    "train_loss",
+    "val_loss",
+    "test_loss",
+    "roc_auc",
+    "ensemble_size",
+    "ensemble_test_accuracy",
+    "ensemble_test_loss",
+    "tuned_test_accuracy",
+)
+
+
+def derive(path: str | pathlib.Path) -> ml_collections.ConfigDict:
+    """The config of another file (a variant's baseline) with the report's numbers reset to "not given":
+    a variant sets only the numbers the report gives for it. Where it comes from (report, source,
+    notes) and the model's parameter count stay until the variant changes them."""
+    config = config_from_file(path)
+    defaults = base_config().reference
+    for name in REFERENCE_NUMBERS:
+        config.reference[name] = defaults[name]
+    return config
 
 
 def config_names_in_report_order(config_dir: pathlib.Path = CONFIG_DIR) -> list[str]:

@@ -1,5 +1,5 @@
-"""Never lose a run: SIGKILL at random moments and SIGTERM resume to the uninterrupted result, a garbled
-latest checkpoint falls back to the previous one, a NaN stops naming its step."""
+"""Never lose a run: SIGKILL at random moments and SIGTERM resume to the uninterrupted result, a NaN stops
+naming its step. Unreadable checkpoints, a full disk and the rest of the fault matrix: test_faults.py."""
 
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ def test_sigterm_finishes_the_epoch_saves_and_the_rerun_completes(tmp_path):
         sys.executable,
         "-m",
         "fmnist_jax.main",
-        "--config=configs/baseline.py",
+        "--config=configs/b_lenet5.py",
         f"--workdir={workdir}",
-        "--config.train_limit=6000",
+        "--config.train_limit=3000",
         "--config.num_epochs=6",
     ]
     env = dict(os.environ, JAX_PLATFORMS="cpu")
@@ -111,24 +111,6 @@ def test_sigkill_at_random_moments_then_resume_ends_bitwise_like_an_uninterrupte
     assert straight_state.keys() == killed_state.keys()
     for name, value in straight_state.items():
         np.testing.assert_array_equal(killed_state[name], value, err_msg=f"{name}, {where}")
-
-
-def test_a_garbled_latest_checkpoint_falls_back_to_the_previous_one(tmp_path):
-    config = small_config("baseline", train_limit=1500, num_epochs=3)
-    straight = experiment.train_and_evaluate(config, str(tmp_path / "straight"))
-    config.num_epochs = 2
-    experiment.train_and_evaluate(config, str(tmp_path / "broken"))
-    latest = tmp_path / "broken" / "checkpoints" / "2"
-    for path in latest.rglob("*"):
-        if path.is_file() and path.stat().st_size > 0:
-            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a half-written save
-    config.num_epochs = 3
-    resumed = experiment.train_and_evaluate(config, str(tmp_path / "broken"))
-    assert [e["val_loss"] for e in resumed["history"]][-2:] == [e["val_loss"] for e in straight["history"]][-2:]
-    assert resumed["test_loss"] == straight["test_loss"]
-    set_aside = tmp_path / "broken" / "checkpoints_unreadable" / "2"
-    assert set_aside.is_dir(), "the broken checkpoint is kept for inspection, not deleted"
-    assert latest.is_dir(), "the retrained epoch is saved again"
 
 
 def test_a_nan_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
