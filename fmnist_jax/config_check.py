@@ -11,11 +11,7 @@ from fmnist_jax import augment, data, layers, optim, parallel, train
 from fmnist_jax.errors import ConfigError
 from fmnist_jax.models import build_model
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
-SCHEDULES = ("constant", "piecewise_constant", "cosine", "one_cycle")
-WEIGHT_DECAY_MODES = ("coupled", "decoupled")
-DATA_SOURCES = ("idx", "tfds")
-NAN_POLICIES = ("stop", "skip_step")
+# The legal values live beside the code that dispatches on them; this module only checks.
 
 
 def _choice(config: Any, field: str, choices: tuple[str, ...]) -> None:
@@ -50,11 +46,11 @@ def _check_sweep(config: Any) -> None:
 
 def validate(config: Any) -> None:
     """Raises ConfigError for the first field whose value the engine cannot use."""
-    _choice(config, "optimizer", OPTIMIZERS)
-    _choice(config, "schedule", SCHEDULES)
-    _choice(config, "weight_decay_mode", WEIGHT_DECAY_MODES)
-    _choice(config, "data_source", DATA_SOURCES)
-    _choice(config, "nan_policy", NAN_POLICIES)
+    _choice(config, "optimizer", optim.OPTIMIZERS)
+    _choice(config, "schedule", optim.SCHEDULES)
+    _choice(config, "weight_decay_mode", optim.WEIGHT_DECAY_MODES)
+    _choice(config, "data_source", data.DATA_SOURCES)
+    _choice(config, "nan_policy", optim.NAN_POLICIES)
     _choice(config, "optimizer_defaults", optim.OPTIMIZER_DEFAULTS)
     _choice(config, "val_split", data.VAL_SPLITS)
     _choice(config, "activation", tuple(layers.ACTIVATIONS))

@@ -33,6 +33,7 @@ CLASS_NAMES = (
 NUM_CLASSES = len(CLASS_NAMES)
 IMAGE_SIDE_PX = 28
 VAL_SPLITS = ("stratified", "random")  # config.val_split
+DATA_SOURCES = ("idx", "tfds")  # config.data_source: these IDX files, or through tensorflow-datasets
 
 # SHA-256 of the decompressed bytes: Debian recompressed the .gz files, so their own hashes differ
 # from upstream's while the content is identical.

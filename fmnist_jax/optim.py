@@ -18,6 +18,11 @@ import optax
 HYPERPARAMETERS = ("learning_rate", "weight_decay")
 # Whose defaults (epsilon, its placement, RMSprop's decay) the optimizers reproduce: config.optimizer_defaults.
 OPTIMIZER_DEFAULTS = ("keras", "pytorch")
+# The values of the config fields this module dispatches on (config_check checks them).
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+SCHEDULES = ("constant", "piecewise_constant", "cosine", "one_cycle")
+WEIGHT_DECAY_MODES = ("coupled", "decoupled")
+NAN_POLICIES = ("stop", "skip_step")  # skip_step: optax.apply_if_finite in the chain; stop: the loop stops
 
 
 def relative_schedule(config: Any, steps_per_epoch: int) -> optax.Schedule:

@@ -3,7 +3,8 @@
 #   nohup bash results/campaign.sh [GROUP ...] > campaign.log 2>&1 &
 # Each group is a --only pattern of fmnist_jax.suite; seeds and epochs per config come from
 # fmnist_jax/campaign.py. Finished configs are skipped and interrupted ones resume, so the same
-# command continues a campaign in a later session. SIGTERM finishes the epoch in flight, saves,
+# command continues a campaign in a later session (configs whose results.json is committed are not
+# trained again, even in a fresh clone without their checkpoints). SIGTERM finishes the epoch in flight, saves,
 # and stops the whole campaign (the suite exits non-zero, and so does this script).
 # Run it from a worktree at a fixed commit (git worktree add ../campaign HEAD) so that other work
 # does not change the code under it; every results.json records the commit it ran.

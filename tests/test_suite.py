@@ -42,6 +42,21 @@ def test_a_second_call_skips_finished_configs(suite_dir):
     assert before == after
 
 
+def test_committed_results_without_checkpoints_are_not_trained_again(suite_dir, tmp_path):
+    # As a fresh clone holds the campaign's results: results.json and plots, never checkpoints.
+    clone = tmp_path / "clone"
+    for name in NAMES:
+        (clone / name).mkdir(parents=True)
+        (clone / name / "results.json").write_text((suite_dir / name / "results.json").read_text())
+    suite.run_suite(clone, NAMES, num_epochs_cap=1, num_seeds=2, train_limit=1500, profile="cpu")
+    assert not (clone / "baseline" / "checkpoints").exists()
+    rows = json.loads((clone / "results.json").read_text())["rows"]
+    assert [row["num_seeds"] for row in rows] == [2, 2] and "error" not in rows[0]
+    # Another config (3 seeds) is not what those results measured: that one trains.
+    suite.run_suite(clone, ["b_lenet5"], num_epochs_cap=1, num_seeds=3, train_limit=1500, profile="cpu")
+    assert (clone / "b_lenet5" / "checkpoints").exists()
+
+
 def test_order_follows_the_configs_readme_and_only_filters():
     names = suite.config_names_in_report_order()
     assert names.index("baseline") < names.index("b_lenet5") < names.index("c_lenet5") < names.index("e_cnn5")
