@@ -1,6 +1,10 @@
 """Where the time of one train step goes: a profile of the real one-program epoch, op by op.
 
   python -m benchmarks.profile_epoch [--config=b_lenet5] [--batch_size=128] [--steps=50] [--top=15]
+      [--trace_dir=DIR]
+
+With --trace_dir the jax profiler trace is kept there (open it in TensorBoard's profile plugin, or
+the .json.gz in Perfetto); without it, it goes to a temporary folder.
 
 It compiles the config's train epoch (lax.scan over `steps` batches of the training set),
 runs it once to warm up, then `repeats` times under `jax.profiler.trace`, and sums the duration
@@ -17,6 +21,7 @@ not absolute milliseconds (benchmarks.throughput gives those).
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import pathlib
 import tempfile
@@ -32,6 +37,7 @@ _BATCH_SIZE = flags.DEFINE_integer("batch_size", 0, "Batch size (0: the config's
 _STEPS = flags.DEFINE_integer("steps", 50, "Steps per profiled epoch.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Profiled epochs.")
 _TOP = flags.DEFINE_integer("top", 15, "Ops listed.")
+_TRACE_DIR = flags.DEFINE_string("trace_dir", "", "Keep the profiler trace in this folder ('': a temporary one).")
 _CONV_IMPL = flags.DEFINE_string("conv_impl", "", "Override the config's conv lowering (auto|toeplitz|im2col|xla).")
 
 
@@ -58,7 +64,8 @@ def main(argv: list[str]) -> None:
     sources = hlo_op_sources(epoch.as_text())
     jax.block_until_ready(epoch(state, images, labels))  # warm-up, outside the trace
 
-    with tempfile.TemporaryDirectory() as trace_dir:
+    with contextlib.ExitStack() as stack:
+        trace_dir = _TRACE_DIR.value or stack.enter_context(tempfile.TemporaryDirectory())
         start = time.perf_counter()
         with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
             for _ in range(_REPEATS.value):

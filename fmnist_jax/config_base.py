@@ -106,6 +106,7 @@ def base_config() -> ml_collections.ConfigDict:
     # Run control.
     c.eval_only = False  # restore the best checkpoint and evaluate it on the test set
     c.checkpoint_keep = 2  # epochs whose checkpoints are kept (each holds the state, the best model so far, the record)
+    c.trace_dir = ""  # a folder: the first epoch trained runs under jax.profiler.trace (TensorBoard / Perfetto)
     c.tensorboard = True  # TensorBoard event files of every epoch's metrics in workdir/tensorboard
 
     # Where the config comes from and what the report measured (accuracies as fractions).

@@ -5,6 +5,7 @@ process at once); and the checks that a resumed run is the run that was started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pathlib
 import signal
@@ -36,6 +37,7 @@ RESUMABLE_FIELD_CHANGES = frozenset(
         "parallel",
         "tensorboard",
         "test_time_flip",
+        "trace_dir",
     }
 )
 
@@ -155,12 +157,17 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
         disable=None if parallel.is_primary() else True,
     )
     stop_request = _StopRequest()
+    first_epoch = record["epoch"]
     try:
         for epoch_index in epochs:
-            start = time.perf_counter()
-            state, train_metrics = train_epoch(state, train_images, train_labels)
-            train_metrics = parallel.to_host(jax.block_until_ready(train_metrics))
-            epoch_time_s = time.perf_counter() - start
+            # config.trace_dir: the first epoch this process trains runs under the jax profiler (its
+            # time includes the profiler's overhead; the epochs after it are clean).
+            tracing = config.trace_dir and epoch_index == first_epoch
+            with jax.profiler.trace(config.trace_dir) if tracing else contextlib.nullcontext():
+                start = time.perf_counter()
+                state, train_metrics = train_epoch(state, train_images, train_labels)
+                train_metrics = parallel.to_host(jax.block_until_ready(train_metrics))
+                epoch_time_s = time.perf_counter() - start
             start = time.perf_counter()
             val_metrics = evaluate(train.model_variables(state), val_images, val_labels)
             val_metrics = parallel.to_host({name: value for name, value in val_metrics.items() if name != "logits"})

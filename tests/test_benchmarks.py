@@ -85,9 +85,17 @@ def test_time_to_accuracy_on_a_slice_reports_the_epoch_each_target_was_reached(t
     assert "| b_lenet5 |" in result.stdout and "not reached" in result.stdout
 
 
-def test_profile_epoch_attributes_the_traced_ops_to_the_model_s_layers():
-    result = run_cli("benchmarks.profile_epoch", "--config=b_lenet5", "--steps=4", "--repeats=1", "--top=5")
+def test_profile_epoch_attributes_the_traced_ops_to_the_model_s_layers(tmp_path):
+    result = run_cli(
+        "benchmarks.profile_epoch",
+        "--config=b_lenet5",
+        "--steps=4",
+        "--repeats=1",
+        "--top=5",
+        f"--trace_dir={tmp_path}",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
+    assert list(tmp_path.rglob("*.xplane.pb")), "the trace is kept for TensorBoard / Perfetto"
     module_rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| LeNet5/")]
     modules = {row[1].strip(): (float(row[2]), float(row[3])) for row in module_rows}
     # Both convolutions run forward and backward; their time is found in the trace and attributed to them.

@@ -181,3 +181,9 @@ def test_feature_maps_are_saved_for_the_chosen_test_images(tmp_path):
     config = small_config("c_lenet5", train_limit=1500, feature_map_images=(0, 7))
     experiment.train_and_evaluate(config, str(tmp_path))
     assert (tmp_path / "feature_maps_test0.png").exists() and (tmp_path / "feature_maps_test7.png").exists()
+
+
+def test_trace_dir_keeps_a_profiler_trace_of_the_first_epoch(tmp_path):
+    config = small_config("b_lenet5", train_limit=1000, num_epochs=1, trace_dir=str(tmp_path / "trace"))
+    experiment.train_and_evaluate(config, str(tmp_path / "run"))
+    assert list((tmp_path / "trace").rglob("*.xplane.pb"))
