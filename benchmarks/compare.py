@@ -1,7 +1,7 @@
 """JAX (this engine) against PyTorch, eager and `torch.compile`d, on the same models, data, batch size and optimizer.
 
   python -m benchmarks.compare [--models=lenet5,cnn_a,cnn_d,block_cnn] [--batch_sizes=32,128] [--epochs=1]
-      [--train_limit=0] [--torch_compile=true] [--out=DIR]
+      [--repeats=3] [--train_limit=0] [--torch_compile=true] [--out=DIR]
 
 Each framework trains on the first `train_limit` (0: all 60,000) training images for `epochs`
 epochs with the config's Adam learning rate, back to back in this process, then evaluates on the
@@ -12,6 +12,12 @@ their state before it, so every framework trains the same number of steps): that
 math (the frameworks draw different initial weights and batch orders, so they agree only to
 within a seed's spread). Needs the optional `bench` extra (PyTorch); `torch.compile` needs a C++
 compiler on CPU, and a failure to compile is reported in the table, not hidden.
+
+Each measurement is repeated `--repeats` times (each repeat a fresh model, and for JAX a fresh
+compile): the table gives the median images/s with the min-max over repeats, the JAX / PyTorch ratio
+of the medians, and a second ratio with JAX's compile time charged to its epochs (what one short
+run pays; PyTorch's warm-up step is charged the same way). PyTorch runs on the device JAX runs on:
+CUDA when JAX is on a GPU (it refuses to compare a GPU against a CPU).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ _MODELS = flags.DEFINE_list("models", ["lenet5", "cnn_a", "cnn_d", "block_cnn"],
 _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["32", "128"], "Batch sizes.")
 _EPOCHS = flags.DEFINE_integer("epochs", 1, "Epochs each framework trains.")
 _TRAIN_LIMIT = flags.DEFINE_integer("train_limit", 0, "First N training images (0: all).")
+_REPEATS = flags.DEFINE_integer("repeats", 3, "Repeats of every measurement (median and min-max reported).")
 _TORCH_COMPILE = flags.DEFINE_boolean("torch_compile", True, "Also time torch.compile (inductor) models.")
 _OUT = flags.DEFINE_string("out", "", "Folder for compare.json and compare.csv.")
 
@@ -52,9 +59,21 @@ def run_jax(name: str, batch_size: int, epochs: int, fmnist: data.FashionMNIST, 
     test = evaluate(train.model_variables(state), test_images, test_labels)
     return {
         "images_per_s": epochs * steps * batch_size / train_s,
+        "images_per_s_with_compile": epochs * steps * batch_size / (train_s + compile_s),
         "compile_s": compile_s,
         "test_accuracy": float(test["accuracy"]),
     }
+
+
+def torch_device() -> str:
+    """Where PyTorch runs: where JAX runs (cuda on a GPU), so the two are never on different devices."""
+    import torch
+
+    if jax.default_backend() == "gpu":
+        if not torch.cuda.is_available():
+            raise SystemExit("error: JAX runs on a GPU but this PyTorch has no CUDA: install a CUDA build of torch.")
+        return "cuda"
+    return "cpu"
 
 
 def run_torch(
@@ -71,14 +90,19 @@ def run_torch(
         # dynamic by the earlier ones and, past dynamo's recompile limit (8), silently runs eager.
         torch._dynamo.reset()
     torch.manual_seed(0)
+    device = torch_device()
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
-    model = torch_models.ARCHITECTURES[name]()
+    model = torch_models.ARCHITECTURES[name]().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     forward = torch.compile(model) if compiled else model
     loss_fn = torch.nn.CrossEntropyLoss()
-    images = torch.from_numpy(fmnist.train_images[:limit].astype(np.float32) / 255.0).unsqueeze(1)
-    labels = torch.from_numpy(fmnist.train_labels[:limit].astype(np.int64))
+    images = torch.from_numpy(fmnist.train_images[:limit].astype(np.float32) / 255.0).unsqueeze(1).to(device)
+    labels = torch.from_numpy(fmnist.train_labels[:limit].astype(np.int64)).to(device)
     steps = limit // batch_size
+
+    def synchronize() -> None:  # the clock is read only once the device is done
+        if device == "cuda":
+            torch.cuda.synchronize()
 
     def step(idx: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
@@ -88,22 +112,26 @@ def run_torch(
     model.train()
     before = copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict())
     start = time.perf_counter()
-    step(torch.arange(batch_size))  # warm-up: torch.compile compiles here
+    step(torch.arange(batch_size, device=device))  # warm-up: torch.compile compiles here
+    synchronize()
     warmup_s = time.perf_counter() - start
     model.load_state_dict(before[0])
     optimizer.load_state_dict(before[1])
     start = time.perf_counter()
     for _ in range(epochs):
-        order = torch.randperm(limit)
+        order = torch.randperm(limit, device=device)
         for index in range(steps):
             step(order[index * batch_size : (index + 1) * batch_size])
+    synchronize()
     train_s = time.perf_counter() - start
     model.eval()
     with torch.no_grad():
-        test_images = torch.from_numpy(fmnist.test_images.astype(np.float32) / 255.0).unsqueeze(1)
-        predictions = torch.cat([forward(chunk) for chunk in test_images.split(1000)]).argmax(dim=1).numpy()
+        test_images = torch.from_numpy(fmnist.test_images.astype(np.float32) / 255.0).unsqueeze(1).to(device)
+        logits = torch.cat([forward(chunk) for chunk in test_images.split(1000)])
+        predictions = logits.argmax(dim=1).cpu().numpy()
     return {
         "images_per_s": epochs * steps * batch_size / train_s,
+        "images_per_s_with_compile": epochs * steps * batch_size / (train_s + warmup_s),
         "warmup_s": warmup_s,
         "test_accuracy": float((predictions == fmnist.test_labels).mean()),
     }
@@ -116,7 +144,27 @@ def run_torch_compiled(*args: Any) -> dict[str, Any]:
     except Exception as e:  # noqa: BLE001 - inductor raises many types; the table says which
         reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"[:200]
         logging.warning("torch.compile failed: %s", reason)
-        return {"images_per_s": None, "warmup_s": None, "test_accuracy": None, "error": reason}
+        return {
+            "images_per_s": None,
+            "images_per_s_with_compile": None,
+            "warmup_s": None,
+            "test_accuracy": None,
+            "error": reason,
+        }
+
+
+def median_of(measurements: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per field the median over repeats (None if any repeat failed), plus images_per_s' (min, max)."""
+    merged: dict[str, Any] = {}
+    for field in measurements[0]:
+        values = [m[field] for m in measurements]
+        if field == "error" or any(v is None or isinstance(v, str) for v in values):
+            merged[field] = next((v for v in values if v is not None), None) if field == "error" else None
+            continue
+        merged[field] = float(np.median(values))
+    speeds = [m["images_per_s"] for m in measurements if m.get("images_per_s") is not None]
+    merged["images_per_s_range"] = (min(speeds), max(speeds)) if speeds else None
+    return merged
 
 
 def main(argv: list[str]) -> None:
@@ -131,15 +179,30 @@ def main(argv: list[str]) -> None:
     for name in _MODELS.value:
         for batch_size in map(int, _BATCH_SIZES.value):
             args = (name, batch_size, _EPOCHS.value, fmnist, limit)
-            ours, eager = run_jax(*args), run_torch(*args, compiled=False)
-            compiled = run_torch_compiled(*args) if _TORCH_COMPILE.value else {}
+            # Interleaved repeats: a slow moment of the machine hits every framework alike.
+            repeats = [
+                (
+                    run_jax(*args),
+                    run_torch(*args, compiled=False),
+                    run_torch_compiled(*args) if _TORCH_COMPILE.value else {},
+                )
+                for _ in range(_REPEATS.value)
+            ]
+            ours = median_of([r[0] for r in repeats])
+            eager = median_of([r[1] for r in repeats])
+            compiled = median_of([r[2] for r in repeats]) if _TORCH_COMPILE.value else {}
             row = {
                 "model": name,
                 "batch_size": batch_size,
                 "epochs": _EPOCHS.value,
+                "repeats": _REPEATS.value,
                 "jax_images_per_s": ours["images_per_s"],
+                "jax_images_per_s_range": ours["images_per_s_range"],
                 "torch_images_per_s": eager["images_per_s"],
+                "torch_images_per_s_range": eager["images_per_s_range"],
                 "jax_over_torch": ours["images_per_s"] / eager["images_per_s"],
+                "jax_over_torch_with_compile": ours["images_per_s_with_compile"] / eager["images_per_s_with_compile"],
+                "jax_images_per_s_with_compile": ours["images_per_s_with_compile"],
                 "jax_compile_s": ours["compile_s"],
                 "jax_test_accuracy": ours["test_accuracy"],
                 "torch_test_accuracy": eager["test_accuracy"],
@@ -147,6 +210,7 @@ def main(argv: list[str]) -> None:
             if compiled:
                 row.update(
                     torch_compiled_images_per_s=compiled["images_per_s"],
+                    torch_compiled_images_per_s_range=compiled["images_per_s_range"],
                     jax_over_torch_compiled=(
                         ours["images_per_s"] / compiled["images_per_s"] if compiled["images_per_s"] else None
                     ),
@@ -156,19 +220,29 @@ def main(argv: list[str]) -> None:
                 )
             rows.append(row)
             print(f"{name} batch {batch_size}: jax/torch eager {row['jax_over_torch']:.2f}", flush=True)
-    header = common.machine_header(f"jax vs PyTorch {torch.__version__} ({torch.get_num_threads()} threads)")
+    for row in rows:  # "median (min-max)" cells
+        for prefix in ("jax", "torch", "torch_compiled"):
+            median, spread = row.get(f"{prefix}_images_per_s"), row.get(f"{prefix}_images_per_s_range")
+            if median is not None and spread is not None:
+                row[f"{prefix}_cell"] = f"{median:,.0f} ({spread[0]:,.0f}-{spread[1]:,.0f})"
+    device = torch_device()
+    threads = f"{torch.get_num_threads()} threads" if device == "cpu" else torch.cuda.get_device_name()
+    header = common.machine_header(
+        f"jax vs PyTorch {torch.__version__} on {device} ({threads}), {_REPEATS.value} repeats"
+    )
     common.write_outputs(_OUT.value, "compare", header, rows)
     print(header + f", {limit} training images, {_EPOCHS.value} epoch(s)\n")
     columns = [
         ("model", "model", ""),
         ("batch_size", "batch", "d"),
-        ("jax_images_per_s", "jax images/s", ",.0f"),
-        ("torch_images_per_s", "torch eager images/s", ",.0f"),
+        ("jax_cell", "jax images/s (min-max)", ""),
+        ("torch_cell", "torch eager images/s (min-max)", ""),
         ("jax_over_torch", "jax / eager", ".2f"),
+        ("jax_over_torch_with_compile", "jax / eager, compile incl.", ".2f"),
     ]
     if _TORCH_COMPILE.value:
         columns += [
-            ("torch_compiled_images_per_s", "torch.compile images/s", ",.0f"),
+            ("torch_compiled_cell", "torch.compile images/s (min-max)", ""),
             ("jax_over_torch_compiled", "jax / compiled", ".2f"),
         ]
     columns += [("jax_compile_s", "jax compile s", ".1f")]
