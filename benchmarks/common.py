@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from fmnist_jax import ensemble, environment, optim, train
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file
@@ -91,6 +92,23 @@ def compiled_flops(compiled: Any) -> float | None:
 def device_memory_bytes() -> int | None:
     stats = jax.devices()[0].memory_stats()
     return int(stats["bytes_in_use"]) if stats and "bytes_in_use" in stats else None
+
+
+def matmul_flops_per_s(size: int = 2048, repeats: int = 5) -> float:
+    """The machine's measured float32 matmul rate: best of `repeats` (size x size) @ (size x size)
+    products, 2 * size**3 FLOPs each, compiled once, clock read after block_until_ready. On a CPU
+    this is the practical peak a train step's matmuls can reach (data sheets do not apply)."""
+    key_a, key_b = jax.random.split(jax.random.PRNGKey(0))
+    a = jax.random.normal(key_a, (size, size), jnp.float32)
+    b = jax.random.normal(key_b, (size, size), jnp.float32)
+    matmul = jax.jit(jnp.matmul).lower(a, b).compile()
+    jax.block_until_ready(matmul(a, b))  # warm-up
+    best_s = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(matmul(a, b))
+        best_s = min(best_s, time.perf_counter() - start)
+    return 2 * size**3 / best_s
 
 
 def time_compiled_epoch(

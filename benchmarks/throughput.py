@@ -10,7 +10,8 @@ Per architecture (its report's config) x batch size:
 - epoch_step_ms and images_per_s: the real epoch program, best of 2 after the compile;
 - eval_images_per_s: the eval program over the test set;
 - train_flops: FLOPs of one train step from XLA's cost analysis of the compiled step, the achieved
-  FLOP/s in the epoch, and the fraction of the device's peak where PEAK_FLOPS knows it;
+  FLOP/s in the epoch, and its fraction of the peak: the data sheet's where PEAK_FLOPS knows the
+  device, else (CPUs) the fp32 matmul rate measured at the start of the run (2048 x 2048, best of 5);
 - memory_bytes: device memory in use after the run, where the backend reports it (not on CPU);
 - ensemble rows (--ensemble_members): images/s of N vmapped members against N x one member.
 Markdown on stdout (last); JSON and CSV in --out.
@@ -59,7 +60,16 @@ def _setup(config: Any, batch_size: int, steps: int, images: np.ndarray, labels:
     return model, state, options, x, y
 
 
-def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST) -> dict[str, Any]:
+def peak_flops_per_s(quick: bool) -> tuple[float, str]:
+    """(peak FLOP/s, where it comes from): the data sheet's for a known device, else measured."""
+    device_kind = jax.devices()[0].device_kind
+    if device_kind in PEAK_FLOPS:
+        return PEAK_FLOPS[device_kind], f"data sheet, {device_kind}"
+    size = 512 if quick else 2048
+    return common.matmul_flops_per_s(size), f"measured fp32 matmul {size}x{size}"
+
+
+def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST, peak: float) -> dict[str, Any]:
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
     model, state, options, x, y = _setup(config, batch_size, steps, fmnist.train_images, fmnist.train_labels)
     compile_s, epoch_s = common.time_compiled_epoch(train.make_train_epoch(options), state, x, y, repeats=2)
@@ -88,7 +98,6 @@ def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST) -
     jax.block_until_ready(evaluate(variables, test_x, test_y))
     eval_s = time.perf_counter() - start
 
-    device_kind = jax.devices()[0].device_kind
     achieved = flops * steps / epoch_s if flops else None
     return {
         "model": name,
@@ -103,7 +112,7 @@ def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST) -
         "eval_images_per_s": len(fmnist.test_labels) / eval_s,
         "train_flops": flops,
         "achieved_flops_per_s": achieved,
-        "fraction_of_peak": achieved / PEAK_FLOPS[device_kind] if achieved and device_kind in PEAK_FLOPS else None,
+        "fraction_of_peak": achieved / peak if achieved else None,
         "memory_bytes": common.device_memory_bytes(),
     }
 
@@ -141,13 +150,14 @@ def main(argv: list[str]) -> None:
     steps = 5 if _QUICK.value else _STEPS.value
     members_list = [1, 2] if _QUICK.value else [int(n) for n in _ENSEMBLE_MEMBERS.value]
     fmnist = data.load_fashion_mnist()
+    peak, peak_source = peak_flops_per_s(_QUICK.value)  # first, on the otherwise idle machine
     rows, ensemble_rows = [], []
     with tqdm.tqdm(
         total=len(models) * (len(batch_sizes) + len(members_list)), desc="throughput", disable=None
     ) as progress:
         for name in models:
             for batch_size in batch_sizes:
-                rows.append(measure(name, batch_size, steps, fmnist))
+                rows.append(measure(name, batch_size, steps, fmnist, peak))
                 progress.update()
             for members in members_list:
                 ensemble_rows.append(measure_ensemble(name, members, steps, fmnist))
@@ -158,7 +168,7 @@ def main(argv: list[str]) -> None:
     for row in ensemble_rows:
         single = next(r["images_per_s"] for r in ensemble_rows if r["model"] == row["model"] and r["members"] == 1)
         row["speedup_vs_sequential"] = row["images_per_s"] / single
-    header = common.machine_header("throughput")
+    header = common.machine_header(f"throughput; peak {peak / 1e9:,.0f} GFLOP/s ({peak_source})")
     common.write_outputs(_OUT.value, "throughput", header, rows + ensemble_rows)
     print(header + "\n")
     print(common.markdown_table(rows, COLUMNS))
