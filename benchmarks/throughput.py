@@ -19,6 +19,7 @@ Markdown on stdout (last); JSON and CSV in --out.
 
 from __future__ import annotations
 
+import pathlib
 import statistics
 import time
 from typing import Any
@@ -29,7 +30,7 @@ import tqdm
 from absl import app, flags
 
 from benchmarks import common
-from fmnist_jax import data, ensemble, train
+from fmnist_jax import data, ensemble, plots, train
 from fmnist_jax.run import timed_compile
 
 _MODELS = flags.DEFINE_list("models", list(common.ARCHITECTURE_CONFIGS), "Registered architectures to measure.")
@@ -170,6 +171,8 @@ def main(argv: list[str]) -> None:
         row["speedup_vs_sequential"] = row["images_per_s"] / single
     header = common.machine_header(f"throughput; peak {peak / 1e9:,.0f} GFLOP/s ({peak_source})")
     common.write_outputs(_OUT.value, "throughput", header, rows + ensemble_rows)
+    if _OUT.value:  # beside the tables: images/s against batch size, and ensemble scaling
+        plots.plot_throughput(rows, ensemble_rows, pathlib.Path(_OUT.value) / "throughput.png", header)
     print(header + "\n")
     print(common.markdown_table(rows, COLUMNS))
     print("\nEnsembles (batch 128): images/s of N vmapped members, and against N x one member\n")

@@ -208,3 +208,34 @@ def plot_reproduction(rows: Sequence[dict[str, Any]], path: pathlib.Path) -> Non
     ax.legend(loc="upper left", fontsize=8)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_throughput(
+    rows: Sequence[dict[str, Any]], ensemble_rows: Sequence[dict[str, Any]], path: pathlib.Path, title: str
+) -> None:
+    """Left: training images/s against batch size, one line per architecture (log-log). Right: N vmapped
+    members' images/s against N x one member's (1.0 = as fast as N separate runs)."""
+    fig, (speed_ax, scale_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for model in dict.fromkeys(row["model"] for row in rows):
+        chosen = sorted((r for r in rows if r["model"] == model), key=lambda r: r["batch_size"])
+        speed_ax.plot([r["batch_size"] for r in chosen], [r["images_per_s"] for r in chosen], marker="o", label=model)
+    speed_ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel="training images/s", title="throughput")
+    for model in dict.fromkeys(row["model"] for row in ensemble_rows):
+        chosen = sorted((r for r in ensemble_rows if r["model"] == model), key=lambda r: r["members"])
+        scale_ax.plot(
+            [r["members"] for r in chosen], [r["speedup_vs_sequential"] for r in chosen], marker="o", label=model
+        )
+    scale_ax.axhline(1.0, color="grey", ls="--", lw=1)
+    scale_ax.set(
+        xscale="log",
+        xlabel="vmapped members N",
+        ylabel="images/s vs N x one member",
+        title="ensemble scaling (batch 128)",
+    )
+    for ax in (speed_ax, scale_ax):
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    fig.suptitle(textwrap.fill(title.lstrip("# "), width=150), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -41,6 +41,7 @@ def test_throughput_quick_writes_a_well_formed_table(tmp_path):
         assert 0 < row["fraction_of_peak"] < 1.5, row["fraction_of_peak"]
     assert "GFLOP/s (measured fp32 matmul" in result.stdout or "data sheet" in result.stdout
     assert (tmp_path / "throughput.csv").read_text().count("\n") == len(rows) + 1
+    assert (tmp_path / "throughput.png").stat().st_size > 10_000
 
 
 def test_torch_reference_models_match_our_param_counts():
