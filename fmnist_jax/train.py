@@ -93,23 +93,25 @@ def _loss_and_correct(
     return loss, correct
 
 
-def conv_kernel_paths(params: Any) -> list[str]:
-    """The module path ("Conv_0", "ResidualBlock_0/Conv_1", ...) of every conv kernel (4-D HWIO 'kernel')."""
-    paths = []
+def conv_kernels(params: Any) -> dict[str, jax.Array]:
+    """Every conv kernel (a 4-D HWIO leaf named 'kernel') by its module path ("Conv_0",
+    "ResidualBlock_0/Conv_1", ...), in the order the model creates them."""
+    kernels = {}
     for path, leaf in jax.tree_util.tree_leaves_with_path(params):
         names = [str(getattr(entry, "key", entry)) for entry in path]
         if names[-1] == "kernel" and leaf.ndim == 4:
-            paths.append("/".join(names[:-1]))
-    return paths
+            kernels["/".join(names[:-1])] = leaf
+    return kernels
+
+
+def conv_kernel_paths(params: Any) -> list[str]:
+    """The module path of every conv kernel (see conv_kernels)."""
+    return list(conv_kernels(params))
 
 
 def conv_kernel_sum_of_squares(params: Any, layer_names: tuple[str, ...] = ()) -> jax.Array:
-    """sum(w**2) over the conv kernels of the named modules (see conv_kernel_paths); () = every conv."""
-    squares = []
-    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
-        names = [str(getattr(entry, "key", entry)) for entry in path]
-        if names[-1] == "kernel" and leaf.ndim == 4 and (not layer_names or "/".join(names[:-1]) in layer_names):
-            squares.append(jnp.sum(leaf**2))
+    """sum(w**2) over the conv kernels of the named modules (see conv_kernels); () = every conv."""
+    squares = [jnp.sum(k**2) for name, k in conv_kernels(params).items() if not layer_names or name in layer_names]
     return sum(squares, jnp.zeros((), jnp.float32))
 
 
