@@ -1,12 +1,13 @@
-"""What N vmapped seeds cost against N sequential single runs, per model.
+"""What N seeds in one program cost against N separate single runs, per model and members program.
 
   python -m benchmarks.ensemble_scaling [--configs=b_lenet5,e_cnn5] [--members=1,4,8,16]
-      [--num_examples=5120] [--repeats=2]
+      [--programs=vmap,map] [--num_examples=5120] [--repeats=2]
 
-For each config and N it compiles the real vmapped train epoch (N members, one program) on the
-first `num_examples` training images and times the best of `repeats` epochs after the compile.
-"sequential" is N times the measured N=1 epoch: what N separate runs would cost. The ratio
-vmapped / sequential below 1 is what training the members in one program saves.
+For each config, members program (`vmap`: the members batched into every op; `map`: one after
+another inside the program, see fmnist_jax/ensemble.py) and N it compiles the real train epoch of
+N members on the first `num_examples` training images and times the best of `repeats` epochs after
+the compile. "N separate" is N times the measured single-member epoch: what N runs would cost. A
+ratio program / separate below 1 is what training the members in one program saves.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ _CONFIGS = flags.DEFINE_list("configs", ["b_lenet5", "e_cnn5"], "Config names in
 _MEMBERS = flags.DEFINE_list("members", ["1", "4", "8", "16"], "Ensemble sizes to time.")
 _NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 5120, "Training examples per timed epoch.")
 _REPEATS = flags.DEFINE_integer("repeats", 2, "Timed epochs per measurement (the best is kept).")
+_PROGRAMS = flags.DEFINE_list("programs", ["vmap", "map"], "Members programs to time (see fmnist_jax/ensemble.py).")
 
 
-def time_members(config, num_members: int, images: jax.Array, labels: jax.Array, repeats: int) -> dict[str, float]:
+def time_members(
+    config, num_members: int, program: str, images: jax.Array, labels: jax.Array, repeats: int
+) -> dict[str, float]:
     steps = images.shape[0] // config.batch_size
     _, state, options = common.training_setup(config, steps, num_members)
-    epoch_fn = ensemble.over_members(train.make_train_epoch(options), num_members)
+    epoch_fn = ensemble.over_members(train.make_train_epoch(options), num_members, program)
     compile_s, best_s = common.time_compiled_epoch(epoch_fn, state, images, labels, repeats)
     return {"epoch_s": best_s, "compile_s": compile_s, "images_per_s": num_members * steps * config.batch_size / best_s}
 
@@ -46,22 +50,23 @@ def main(argv: list[str]) -> None:
         f"{time.strftime('%Y-%m-%d')}\n"
     )
     print(
-        "| config | batch | members N | vmapped epoch s | N sequential s | vmapped / sequential "
-        "| images/s (all members) "
-        "| compile s |"
+        "| config | batch | members N | program | epoch s | N separate s | program / separate "
+        "| images/s (all members) | compile s |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|")
     for name in _CONFIGS.value:
         config = config_from_file(CONFIG_DIR / f"{name}.py")
-        single_s = time_members(config, 1, images, labels, _REPEATS.value)["epoch_s"]  # what one run costs
+        single_s = time_members(config, 1, "vmap", images, labels, _REPEATS.value)["epoch_s"]  # one run's cost
         for num_members in map(int, _MEMBERS.value):
-            r = time_members(config, num_members, images, labels, _REPEATS.value)
-            sequential_s = num_members * single_s
-            print(
-                f"| {name} | {config.batch_size} | {num_members} | {r['epoch_s']:.2f} | {sequential_s:.2f} "
-                f"| {r['epoch_s'] / sequential_s:.2f} | {r['images_per_s']:.0f} | {r['compile_s']:.1f} |",
-                flush=True,
-            )
+            for program in _PROGRAMS.value if num_members > 1 else ["single"]:
+                r = time_members(config, num_members, program, images, labels, _REPEATS.value)
+                separate_s = num_members * single_s
+                print(
+                    f"| {name} | {config.batch_size} | {num_members} | {program} | {r['epoch_s']:.2f} "
+                    f"| {separate_s:.2f} | {r['epoch_s'] / separate_s:.2f} | {r['images_per_s']:.0f} "
+                    f"| {r['compile_s']:.1f} |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ def base_config() -> ml_collections.ConfigDict:
     # Members trained at once by one vmapped program; member k uses seed + k. results.json then holds
     # each member's test numbers, their mean / std / 95 % CI and the ensemble's accuracy.
     c.num_seeds = 1
+    # How that one program runs the members: vmap (batched into every op: GPUs, TPUs) | map (one after
+    # another inside the program, each with a single run's ops: cheaper on CPUs) | auto (map on CPU).
+    c.members_program = "auto"
     c.early_stopping_patience = 0  # epochs without a better val accuracy before stopping; 0 = off
     # A NaN or Inf loss: stop (keep the last good checkpoint) | skip_step (skip that update; after
     # max_consecutive_nonfinite_steps in a row the update is applied anyway and the run stops).

@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from fmnist_jax import augment, data, layers, optim, parallel, train
+from fmnist_jax import augment, data, ensemble, layers, optim, parallel, train
 from fmnist_jax.errors import ConfigError
 from fmnist_jax.models import build_model
 
@@ -57,6 +57,12 @@ def validate(config: Any) -> None:
     _choice(config, "kernel_init", tuple(layers.INITIALIZERS))
     _choice(config, "conv_impl", layers.CONV_IMPLS)
     _choice(config, "parallel", parallel.MODES)
+    _choice(config, "members_program", ensemble.MEMBERS_PROGRAMS)
+    if config.members_program == "map" and config.parallel == "members":
+        raise ConfigError(
+            "config field members_program='map' cannot split the members over devices (parallel='members'): "
+            "use --config.members_program=vmap or auto."
+        )
     for field in (
         "learning_rate",
         "num_epochs",

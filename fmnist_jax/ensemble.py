@@ -1,4 +1,4 @@
-"""Members: N models trained by one vmapped program, over seeds and over hyperparameter values.
+"""Members: N models trained by one program, over seeds and over hyperparameter values.
 
 A run's members are every sweep point (a combination of the `config.sweep` values; one point when
 there is no sweep) times `config.num_seeds` seeds, point-major: member m is seed
@@ -6,6 +6,12 @@ there is no sweep) times `config.num_seeds` seeds, point-major: member m is seed
 augmentation and shuffling keys (all from its seed) and its own learning rate and weight decay
 (held in its optimizer state), so member m follows exactly the trajectory of a single run with its
 seed and hyperparameters. With one member the state has no members axis at all.
+
+How the one program runs its members (`config.members_program`): `vmap` batches them into every
+operation (what fills a GPU or TPU); `map` runs them one after another inside the program
+(`lax.map`), each with the single run's own operations. On a 2-core CPU the batched matmuls of
+`vmap` were 9-31 % dearer than N separate runs, `map` 6 % cheaper to 6 % dearer (BENCHMARKS.md,
+"Ensembles"), so `auto` is `map` on CPU and `vmap` elsewhere.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import linen as nn
+from jax import lax
 
 from fmnist_jax import metrics, optim, train
 
@@ -84,9 +91,25 @@ def create_states(model: nn.Module, tx: optax.GradientTransformation, layout: Me
     return jax.vmap(create)(*per_member)
 
 
-def over_members(fn: Any, num_members: int) -> Any:
-    """fn(state_or_variables, images, labels) for one member, or vmapped over the members axis."""
-    return fn if num_members == 1 else jax.vmap(fn, in_axes=(0, None, None))
+MEMBERS_PROGRAMS = ("auto", "vmap", "map")
+
+
+def resolve_members_program(members_program: str, parallel_mode: str = "none") -> str:
+    """'auto': `map` on CPU (see the module's docstring), `vmap` elsewhere and whenever the members
+    axis is split over devices (parallel=members shards the vmapped axis)."""
+    if members_program != "auto":
+        return members_program
+    return "map" if jax.default_backend() == "cpu" and parallel_mode != "members" else "vmap"
+
+
+def over_members(fn: Any, num_members: int, members_program: str = "vmap") -> Any:
+    """fn(state_or_variables, images, labels) for one member; over the members axis (the leading
+    axis of the first argument) with several, batched (`vmap`) or one after another (`map`)."""
+    if num_members == 1:
+        return fn
+    if members_program == "map":
+        return lambda member_states, images, labels: lax.map(lambda one: fn(one, images, labels), member_states)
+    return jax.vmap(fn, in_axes=(0, None, None))
 
 
 def member_test_results(

@@ -32,6 +32,7 @@ RESUMABLE_FIELD_CHANGES = frozenset(
         "checkpoint_keep",
         "eval_batch_size",
         "conv_impl",
+        "members_program",
         "feature_map_images",
         "reference",
         "parallel",
@@ -137,7 +138,7 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
     train_images, train_labels = run.put_split(splits.train_images, splits.train_labels)
     val_images, val_labels = run.put_split(splits.val_images, splits.val_labels)
     train_epoch, compile_train_s = timed_compile(
-        ensemble.over_members(train.make_train_epoch(run.train_options), run.num_members),
+        ensemble.over_members(train.make_train_epoch(run.train_options), run.num_members, run.members_program),
         state,
         train_images,
         train_labels,

@@ -73,6 +73,7 @@ class Run:
         self.steps_per_epoch = num_train // config.batch_size
         self.layout = ensemble.layout_from_config(config)
         self.num_members = self.layout.num_members
+        self.members_program = ensemble.resolve_members_program(config.members_program, config.parallel)
         self.placement = parallel.make_placement(
             config.parallel,
             num_members=self.num_members,
@@ -114,7 +115,9 @@ class Run:
             batch_sharding=self.placement.batch_sharding,
             penalty=self.penalty,
         )
-        return timed_compile(ensemble.over_members(evaluate, self.num_members), variables, images, labels)
+        return timed_compile(
+            ensemble.over_members(evaluate, self.num_members, self.members_program), variables, images, labels
+        )
 
     def evaluate_best_on_test(
         self, epoch: int | None = None, plot: bool = True

@@ -2,7 +2,8 @@
 # The reproduction campaign, one config group after another, one training process at a time:
 #   nohup bash results/campaign.sh [GROUP ...] > campaign.log 2>&1 &
 # Each group is a --only pattern of fmnist_jax.suite; seeds and epochs per config come from
-# fmnist_jax/campaign.py. Finished configs are skipped and interrupted ones resume, so the same
+# fmnist_jax/campaign.py. The group "ablations" runs campaign.py's ABLATIONS (one change each to a
+# config that falls short) into results/cpu/ablations/. Finished configs are skipped and interrupted ones resume, so the same
 # command continues a campaign in a later session (configs whose results.json is committed are not
 # trained again, even in a fresh clone without their checkpoints). SIGTERM finishes the epoch in flight, saves,
 # and stops the whole campaign (the suite exits non-zero, and so does this script).
@@ -13,10 +14,18 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python}
 groups=("$@")
 if [ ${#groups[@]} -eq 0 ]; then
-  groups=("b_*" "c_*" "e_mlp*" "baseline,variant_*,a_*" "e_cnn4" "d_*" "e_cnn5_augmented" "e_cnn5")
+  groups=("b_*" "c_*" "ablations" "e_mlp*" "baseline,variant_*,a_*" "e_cnn4" "d_*" "e_cnn5_augmented" "e_cnn5")
 fi
 for group in "${groups[@]}"; do
   echo "== $(date -Is) campaign group $group"
-  "$python" -m fmnist_jax.suite --profile=campaign --workdir=results/cpu --only="$group"
+  if [ "$group" = ablations ]; then
+    # A finished ablation says so and exits 0; an interrupted one resumes.
+    "$python" -m fmnist_jax.campaign | while read -r command; do
+      echo "== $(date -Is) $command"
+      ${command/#python/$python} < /dev/null
+    done
+  else
+    "$python" -m fmnist_jax.suite --profile=campaign --workdir=results/cpu --only="$group"
+  fi
 done
 echo "== $(date -Is) campaign done: python -m fmnist_jax.results_table writes results/README.md"

@@ -162,3 +162,27 @@ def test_a_two_value_learning_rate_sweep_equals_two_single_runs(tmp_path):
     assert sweep["test_accuracy"] == sweep["sweep_points"][best]["test_accuracy"]
     assert sweep["best_hyperparams"]["learning_rate"] == learning_rates[best]
     assert (tmp_path / "sweep" / "curves.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("members_program", ["map", "vmap"])
+def test_both_members_programs_train_each_member_as_its_single_run(fashion_mnist, members_program):
+    # One epoch of b_lenet5 (dropout-free, Adam) on 640 real images: member 1 of two, run by either
+    # program, follows the single run with seed + 1; `map` runs the single run's very ops.
+    config = small_config("b_lenet5", num_seeds=2, seed=3)
+    images = jax.device_put(fashion_mnist.train_images[:640])
+    labels = jax.device_put(fashion_mnist.train_labels[:640])
+    model, tx = build_model(config), optim.make_optimizer(config, 10)
+    states = ensemble.create_states(model, tx, ensemble.layout_from_config(config))
+    epoch = train.make_train_epoch(train.options_from_config(config))
+    members, member_metrics = jax.jit(ensemble.over_members(epoch, 2, members_program))(states, images, labels)
+    single, single_metrics = jax.jit(epoch)(train.create_train_state(model, tx, 4), images, labels)
+    np.testing.assert_allclose(member_metrics["train_loss"][1], single_metrics["train_loss"], rtol=1e-5)
+    np.testing.assert_allclose(members.params["Conv_0"]["kernel"][1], single.params["Conv_0"]["kernel"], atol=1e-5)
+    assert not np.allclose(members.params["Conv_0"]["kernel"][0], members.params["Conv_0"]["kernel"][1])
+
+
+def test_auto_members_program_is_map_on_cpu_unless_members_are_sharded():
+    assert jax.default_backend() == "cpu"
+    assert ensemble.resolve_members_program("auto") == "map"
+    assert ensemble.resolve_members_program("auto", "members") == "vmap"
+    assert ensemble.resolve_members_program("vmap") == "vmap"

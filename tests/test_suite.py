@@ -78,3 +78,24 @@ def test_an_interrupted_config_stops_the_whole_suite(tmp_path, monkeypatch):
     with pytest.raises(experiment.Interrupted, match="SIGTERM"):
         suite.run_suite(tmp_path, NAMES, num_epochs_cap=1, num_seeds=1, train_limit=1500, profile="cpu")
     assert len(trained) == 1 and not (tmp_path / "results.md").exists()
+
+
+def test_every_ablation_command_changes_one_existing_field_of_an_existing_config():
+    from fmnist_jax import campaign
+    from fmnist_jax.config_base import CONFIG_DIR, config_from_file
+
+    commands = campaign.ablation_commands("results/cpu")
+    assert len(commands) == sum(len(changes) for changes in campaign.ABLATIONS.values()) > 0
+    for command in commands:
+        program, module, main, config_flag, *overrides, workdir_flag = command.split()
+        assert (program, module, main) == ("python", "-m", "fmnist_jax.main")
+        name = config_flag.removeprefix("--config=configs/").removesuffix(".py")
+        config = config_from_file(CONFIG_DIR / f"{name}.py")
+        workdir = workdir_flag.removeprefix("--workdir=")
+        assert workdir.startswith(f"results/cpu/ablations/{name}__")
+        field, value = workdir.split("__", 1)[1].split("=")
+        changed = dict(override.removeprefix("--config.").split("=") for override in overrides)
+        assert changed["num_seeds"] == str(campaign.plan_for(name).num_seeds)
+        assert changed[field] == value and field in config, field
+        # The change is a change, and of the field's own type (so the flag parses).
+        assert type(config[field])(value) != config[field]
