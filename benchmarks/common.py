@@ -46,11 +46,10 @@ def training_setup(config: Any, steps_per_epoch: int, num_members: int = 1) -> t
 
 def machine_header(title: str) -> str:
     """One line: what was measured on, with which versions, when."""
-    info = environment.device_info()
     versions = environment.versions()
     return (
-        f"# {title}: {info['platform']} {info['device_kind']} x{info['device_count']}, host {info['host_cpu']} "
-        f"x{info['host_cores']} cores, jax {versions['jax']}, flax {versions['flax']}, {time.strftime('%Y-%m-%d')}"
+        f"# {title}: {environment.device_name()}, jax {versions['jax']}, flax {versions['flax']}, "
+        f"{time.strftime('%Y-%m-%d')}"
     )
 
 

@@ -10,13 +10,11 @@ reported separately. Re-run it on a new jax release or backend before changing `
 
 from __future__ import annotations
 
-import time
-
 import jax
 from absl import app, flags
 
 from benchmarks import common
-from fmnist_jax import data, environment, train
+from fmnist_jax import data, train
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file
 
 _CONFIGS = flags.DEFINE_list("configs", ["baseline", "variant_bn"], "Config names in configs/.")
@@ -38,11 +36,7 @@ def main(argv: list[str]) -> None:
     fmnist = data.load_fashion_mnist()
     images = jax.device_put(fmnist.train_images[: _NUM_EXAMPLES.value])
     labels = jax.device_put(fmnist.train_labels[: _NUM_EXAMPLES.value])
-    info = environment.device_info()
-    print(
-        f"# conv lowering: {info['platform']} {info['device_kind']}, host {info['host_cpu']} x{info['host_cores']}, "
-        f"jax {environment.versions()['jax']}, {time.strftime('%Y-%m-%d')}\n"
-    )
+    print(common.machine_header("conv lowering") + "\n")
     print("| config | batch | lowering | step ms | images/s | compile s |")
     print("|---|---|---|---|---|---|")
     for name in _CONFIGS.value:

@@ -12,13 +12,11 @@ ratio program / separate below 1 is what training the members in one program sav
 
 from __future__ import annotations
 
-import time
-
 import jax
 from absl import app, flags
 
 from benchmarks import common
-from fmnist_jax import data, ensemble, environment, train
+from fmnist_jax import data, ensemble, train
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file
 
 _CONFIGS = flags.DEFINE_list("configs", ["b_lenet5", "e_cnn5"], "Config names in configs/.")
@@ -43,12 +41,7 @@ def main(argv: list[str]) -> None:
     fmnist = data.load_fashion_mnist()
     images = jax.device_put(fmnist.train_images[: _NUM_EXAMPLES.value])
     labels = jax.device_put(fmnist.train_labels[: _NUM_EXAMPLES.value])
-    info = environment.device_info()
-    print(
-        f"# ensemble scaling: {info['platform']} {info['device_kind']}, host {info['host_cpu']} "
-        f"x{info['host_cores']}, jax {environment.versions()['jax']}, {_NUM_EXAMPLES.value} examples per epoch, "
-        f"{time.strftime('%Y-%m-%d')}\n"
-    )
+    print(common.machine_header(f"ensemble scaling, {_NUM_EXAMPLES.value} examples per epoch") + "\n")
     print(
         "| config | batch | members N | program | epoch s | N separate s | program / separate "
         "| images/s (all members) | compile s |"

@@ -35,6 +35,16 @@ def device_info() -> dict[str, Any]:
     }
 
 
+def device_name(device: dict[str, Any] | None = None) -> str:
+    """What ran, in words: "CPU (AMD EPYC x2 cores)" or "1x NVIDIA H200 (host AMD EPYC x16 cores)";
+    device: a device_info() dict (as results.json records it), this machine's by default."""
+    device = device or device_info()
+    host = f"{device['host_cpu']} x{device['host_cores']} cores"
+    if device["platform"] == "cpu":  # JAX names a CPU device "cpu"; the host's model says more
+        return f"CPU ({host})"
+    return f"{device['device_count']}x {device['device_kind']} (host {host})"
+
+
 def versions() -> dict[str, str]:
     names = ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy")
     found = {}

@@ -90,14 +90,8 @@ def table_row(name: str, results: dict[str, Any]) -> dict[str, Any]:
         "train_time_s": results["train_time_s"],
         "step_time_ms": results["step_time_ms"],
         "images_per_s": results["images_per_s"],
-        "device": _device_name(results["device"]),
+        "device": environment.device_name(results["device"]),
     }
-
-
-def _device_name(device: dict[str, Any]) -> str:
-    if device["platform"] == "cpu":
-        return f"CPU ({device['host_cpu']} x{device['host_cores']})"
-    return f"{device['device_count']}x {device['device_kind']} (host {device['host_cpu']} x{device['host_cores']})"
 
 
 def _markdown(rows: list[dict[str, Any]], header: str) -> str:
@@ -199,7 +193,7 @@ def run_suite(
     header = (
         f"# fmnist_jax suite: profile {profile}, epochs capped at {num_epochs_cap or 'the config'}, "
         f"{seeds}{f', first {train_limit} training examples' if train_limit else ''}; "
-        f"{_device_name(device)}, "
+        f"{environment.device_name(device)}, "
         f"jax {environment.versions()['jax']}, {time.strftime('%Y-%m-%d')}"
     )
     write_tables(root, rows, header)

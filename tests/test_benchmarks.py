@@ -18,6 +18,15 @@ def test_flop_count_of_a_dense_layer_is_2mnk():
     assert common.compiled_flops(compiled) == 2 * m * n * k
 
 
+def test_the_machine_header_names_a_cpu_by_its_host_and_an_accelerator_by_its_kind():
+    from fmnist_jax import environment
+
+    header = common.machine_header("t")
+    assert header.startswith("# t: CPU (") and " cores), jax " in header and "cpu cpu" not in header
+    gpu = {"platform": "gpu", "device_kind": "NVIDIA H200", "device_count": 1, "host_cpu": "Xeon", "host_cores": 16}
+    assert environment.device_name(gpu) == "1x NVIDIA H200 (host Xeon x16 cores)"
+
+
 def test_throughput_quick_writes_a_well_formed_table(tmp_path):
     result = run_cli("benchmarks.throughput", "--quick", f"--out={tmp_path}")
     assert result.returncode == 0, result.stderr[-2000:]
