@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import pathlib
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -110,15 +112,39 @@ def matmul_flops_per_s(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best_s
 
 
-def time_compiled_epoch(
+@dataclasses.dataclass(frozen=True)
+class EpochTiming:
+    """How long the compiled epoch program took: its compile, its first call, then the steady state."""
+
+    compile_s: float
+    first_epoch_s: float  # the first call: buffer allocation and first-touch costs, reported apart
+    epoch_s: tuple[float, ...]  # every later epoch (the steady state), in order
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.epoch_s)
+
+    @property
+    def min_s(self) -> float:
+        return min(self.epoch_s)
+
+    @property
+    def max_s(self) -> float:
+        return max(self.epoch_s)
+
+
+def time_epochs(
     epoch_fn: Callable[..., Any], state: Any, images: jax.Array, labels: jax.Array, repeats: int
-) -> tuple[float, float]:
-    """Compiles epoch_fn ahead of time, runs it `repeats` times; returns (compile s, best epoch s)."""
-    epoch, compile_s = timed_compile(epoch_fn, state, images, labels)
-    best_s = float("inf")
-    for _ in range(repeats):
+) -> tuple[EpochTiming, Any]:
+    """Times epoch_fn as a run calls it: compiled ahead of time with the state donated, then called
+    1 + `repeats` times, each call on the state the previous one returned, the clock read after
+    block_until_ready. Returns the timing (first call apart) and the final state (`state` itself is
+    donated: use the returned one)."""
+    epoch, compile_s = timed_compile(epoch_fn, state, images, labels, donate=True)
+    seconds = []
+    for _ in range(1 + repeats):
         start = time.perf_counter()
-        _, metrics = epoch(state, images, labels)
-        jax.block_until_ready(metrics)  # read the clock only once the device is done
-        best_s = min(best_s, time.perf_counter() - start)
-    return compile_s, best_s
+        state, metrics = epoch(state, images, labels)
+        jax.block_until_ready((state, metrics))  # read the clock only once the device is done
+        seconds.append(time.perf_counter() - start)
+    return EpochTiming(compile_s, seconds[0], tuple(seconds[1:])), state

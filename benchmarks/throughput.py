@@ -7,7 +7,9 @@ Per architecture (its report's config) x batch size:
 - compile_s: ahead-of-time compile of the real on-device epoch (lax.scan over `steps` batches);
 - step_ms p10 / median / p90: the jitted train step called `steps` times after 5 warm-up calls,
   `block_until_ready` after each (this includes per-call dispatch, which the epoch program avoids);
-- epoch_step_ms and images_per_s: the real epoch program, best of 2 after the compile;
+- epoch_step_ms and images_per_s: the real epoch program (state donated, as a run calls it): the
+  median of 3 epochs after the first, with their min-max; the first epoch's images/s apart (it pays
+  buffer allocation and first-touch costs), as benchmarks.compare reports it too;
 - eval_images_per_s: the eval program over the test set;
 - train_flops: FLOPs of one train step from XLA's cost analysis of the compiled step, the achieved
   FLOP/s in the epoch, and its fraction of the peak: the data sheet's where PEAK_FLOPS knows the
@@ -49,6 +51,7 @@ PEAK_FLOPS = {
     "NVIDIA A100-SXM4-40GB": 19.5e12,
 }
 WARMUP_STEPS = 5
+EPOCH_REPEATS = 3  # timed epochs after the first; the table gives their median and min-max
 
 
 def _setup(config: Any, batch_size: int, steps: int, images: np.ndarray, labels: np.ndarray, members: int = 1):
@@ -73,7 +76,8 @@ def peak_flops_per_s(quick: bool) -> tuple[float, str]:
 def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST, peak: float) -> dict[str, Any]:
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
     model, state, options, x, y = _setup(config, batch_size, steps, fmnist.train_images, fmnist.train_labels)
-    compile_s, epoch_s = common.time_compiled_epoch(train.make_train_epoch(options), state, x, y, repeats=2)
+    timing, state = common.time_epochs(train.make_train_epoch(options), state, x, y, repeats=EPOCH_REPEATS)
+    compile_s, epoch_s, images = timing.compile_s, timing.median_s, steps * batch_size
 
     step = (
         jax.jit(train.train_step, static_argnums=4)
@@ -109,7 +113,10 @@ def measure(name: str, batch_size: int, steps: int, fmnist: data.FashionMNIST, p
         "step_ms_median": float(statistics.median(step_ms)),
         "step_ms_p90": float(np.percentile(step_ms, 90)),
         "epoch_step_ms": 1e3 * epoch_s / steps,
-        "images_per_s": steps * batch_size / epoch_s,
+        "images_per_s": images / epoch_s,
+        "images_per_s_min": images / timing.max_s,
+        "images_per_s_max": images / timing.min_s,
+        "first_epoch_images_per_s": images / timing.first_epoch_s,
         "eval_images_per_s": len(fmnist.test_labels) / eval_s,
         "train_flops": flops,
         "achieved_flops_per_s": achieved,
@@ -123,10 +130,15 @@ def measure_ensemble(name: str, members: int, steps: int, fmnist: data.FashionMN
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
     program = ensemble.resolve_members_program(config.members_program, config.parallel)
     _, state, options, x, y = _setup(config, 128, steps, fmnist.train_images, fmnist.train_labels, members)
-    _, epoch_s = common.time_compiled_epoch(
-        ensemble.over_members(train.make_train_epoch(options), members, program), state, x, y, repeats=2
+    timing, _ = common.time_epochs(
+        ensemble.over_members(train.make_train_epoch(options), members, program), state, x, y, EPOCH_REPEATS
     )
-    return {"model": name, "members": members, "program": program, "images_per_s": members * steps * 128 / epoch_s}
+    return {
+        "model": name,
+        "members": members,
+        "program": program,
+        "images_per_s": members * steps * 128 / timing.median_s,
+    }
 
 
 COLUMNS = [
@@ -137,7 +149,10 @@ COLUMNS = [
     ("step_ms_median", "step ms median", ".2f"),
     ("step_ms_p90", "step ms p90", ".2f"),
     ("epoch_step_ms", "epoch ms/step", ".2f"),
-    ("images_per_s", "images/s", ",.0f"),
+    ("images_per_s", "images/s (median)", ",.0f"),
+    ("images_per_s_min", "min", ",.0f"),
+    ("images_per_s_max", "max", ",.0f"),
+    ("first_epoch_images_per_s", "first epoch images/s", ",.0f"),
     ("eval_images_per_s", "eval images/s", ",.0f"),
     ("train_flops", "MFLOP/step", ".3g"),
     ("achieved_flops_per_s", "GFLOP/s", ".3g"),
