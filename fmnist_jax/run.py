@@ -16,8 +16,7 @@ import flax
 import jax
 import numpy as np
 
-from fmnist_jax import checkpoints, config_check, data, ensemble, layers, optim, parallel, plots, train
-from fmnist_jax import metrics as evaluation
+from fmnist_jax import checkpoints, config_check, data, ensemble, layers, metrics, optim, parallel, plots, train
 from fmnist_jax import workdir as run_files
 from fmnist_jax.errors import CheckpointError, DataError, UserError
 from fmnist_jax.models import build_model
@@ -138,17 +137,15 @@ class Run:
         best, record = restored
         test_images, test_labels = self.put_split(self.splits.test_images, self.splits.test_labels)
         evaluate, compile_s = self.compile_evaluate(best, test_images, test_labels)
-        metrics = parallel.to_host(evaluate(best, test_images, test_labels))
+        measured = parallel.to_host(evaluate(best, test_images, test_labels))
         results, report_logits = results_on_test_set(
-            self.layout, metrics, self.splits.test_labels, record["best_val_accuracy"]
+            self.layout, measured, self.splits.test_labels, record["best_val_accuracy"]
         )
-        if "loss_with_penalty" in metrics:  # the members' mean (the chosen sweep point's), as test_loss
-            with_penalty = np.atleast_1d(metrics["loss_with_penalty"])
+        if "loss_with_penalty" in measured:  # the members' mean (the chosen sweep point's), as test_loss
+            with_penalty = np.atleast_1d(measured["loss_with_penalty"])
             members = self.layout.point_members(results["best_sweep_point"]) if self.layout.is_sweep else slice(None)
             results["test_loss_with_penalty"] = float(with_penalty[members].mean())
-        results["test_metrics"] = evaluation.evaluation_metrics(
-            self.splits.test_labels, report_logits, data.CLASS_NAMES
-        )
+        results["test_metrics"] = metrics.evaluation_metrics(self.splits.test_labels, report_logits, data.CLASS_NAMES)
         if plot and parallel.is_primary():
             self.plot_test_results(results, record, best)
         return results, record, compile_s
@@ -191,15 +188,16 @@ class Run:
 
 
 def results_on_test_set(
-    layout: ensemble.MemberLayout, metrics: dict[str, np.ndarray], labels: np.ndarray, best_val_accuracy: list[float]
+    layout: ensemble.MemberLayout, measured: dict[str, np.ndarray], labels: np.ndarray, best_val_accuracy: list[float]
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """The test numbers of a run's members, and the logits its report (confusion matrix, ...) describes.
+    """The test numbers of a run's members, and the logits its report (confusion matrix, ...) describes;
+    measured: the evaluate program's loss, accuracy and logits (a leading members axis with several).
 
     One member: its loss and accuracy. An ensemble: each member's numbers, their mean / std / CI and
     the ensemble's (ensemble.member_test_results). A sweep: that for every point, the point with
     the best mean validation accuracy chosen, and its numbers at the top level.
     """
-    loss, accuracy, logits = (np.atleast_1d(metrics[name]) for name in ("loss", "accuracy", "logits"))
+    loss, accuracy, logits = (np.atleast_1d(measured[name]) for name in ("loss", "accuracy", "logits"))
     logits = logits.reshape(layout.num_members, len(labels), -1)
 
     def group(members: slice) -> tuple[dict[str, Any], np.ndarray]:
