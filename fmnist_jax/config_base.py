@@ -32,8 +32,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.batch_size = 32  # examples per step; the last partial batch of an epoch is dropped
     c.eval_batch_size = 1000  # examples per eval step; every example counts (padded + masked)
     c.seed = 0  # parameter init, dropout and shuffling
-    # Members trained at once by one vmapped program; member k uses seed + k. results.json then holds
-    # each member's test numbers, their mean / std / 95 % CI and the ensemble's accuracy.
+    # Members trained at once by one program (see members_program below); member k uses seed + k.
+    # results.json then holds each member's test numbers, their mean / std / 95 % CI and the
+    # ensemble's accuracy.
     c.num_seeds = 1
     # How that one program runs the members: vmap (batched into every op: GPUs, TPUs) | map (one after
     # another inside the program, each with a single run's ops: cheaper on CPUs) | auto (map on CPU).

@@ -2,7 +2,7 @@
 
 The peak learning rate and the weight decay are hyperparameters held in the optimizer state
 (`optax.inject_hyperparams`), not constants baked into the program: a leading members axis of the
-state can then give every member its own value, and a learning-rate sweep trains as one vmapped
+state can then give every member its own value, and a learning-rate sweep trains as one
 program (see ensemble.py). A single run goes through the very same code with one value.
 """
 

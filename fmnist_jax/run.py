@@ -45,7 +45,7 @@ class Run:
     """What every run needs: the config, the data, the members, the model and its initial state.
 
     With several members (num_seeds > 1 or a sweep) the state has a leading members axis,
-    trained by one vmapped program.
+    trained by one program (see ensemble.py: vmapped, or one after another on CPU).
     """
 
     def __init__(self, config: Any, workdir: str):
