@@ -150,15 +150,16 @@ def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str,
 
 
 def _verdict_text(line: dict[str, Any]) -> str:
+    """The verdict, and for a config off its report what its ablations showed (one above needs none)."""
     text = line["verdict"]
-    if text != "below":
+    if text not in ("below", "above"):
         return text
     closing = [a["change"] for a in line["ablations"] if a["closes_gap"]]
     if closing:
-        return f"below; ablation {', '.join(f'`{c}`' for c in closing)} reproduces it"
+        return f"{text}; ablation {', '.join(f'`{c}`' for c in closing)} reproduces it"
     if line["ablations"]:
-        return "below; no ablation closes the gap (see Ablations)"
-    return "below; no ablation run yet"
+        return f"{text}; no ablation closes the gap (see Ablations)"
+    return "below; no ablation run yet" if text == "below" else text
 
 
 def render(results_dir: pathlib.Path) -> tuple[str, list[dict[str, Any]]]:
@@ -226,7 +227,7 @@ def _ablation_section(rows: list[dict[str, Any]]) -> list[str]:
         return []
     lines = [
         "",
-        "## Ablations: why a config falls short",
+        "## Ablations: why a config is off its report",
         "",
         "Each is the config with one change, the same seeds and epochs: `results/cpu/ablations/<config>__<change>/`.",
         "",

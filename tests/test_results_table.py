@@ -70,3 +70,17 @@ def test_a_committed_result_is_reproduced_by_its_recorded_config(tmp_path):
     config = ml_collections.ConfigDict(committed["config"])
     rerun = experiment.train_and_evaluate(config, str(tmp_path / "b_lenet5"))
     assert abs(rerun["test_accuracy"] - committed["test_accuracy"]) <= 0.005
+
+
+@pytest.mark.parametrize(
+    ("verdict", "ablations", "expected"),
+    [
+        ("below", [], "below; no ablation run yet"),
+        ("below", [{"change": "batch_size=32", "closes_gap": True}], "below; ablation `batch_size=32` reproduces it"),
+        ("above", [], "above"),
+        ("above", [{"change": "batch_size=128", "closes_gap": False}], "above; no ablation closes the gap"),
+        ("reproduced", [{"change": "x=1", "closes_gap": True}], "reproduced"),
+    ],
+)
+def test_the_verdict_says_what_the_ablations_showed(verdict, ablations, expected):
+    assert results_table._verdict_text({"verdict": verdict, "ablations": ablations}).startswith(expected)
