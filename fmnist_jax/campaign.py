@@ -64,13 +64,13 @@ def ablation_workdir(results_dir: str, name: str, field: str, value: str) -> str
     return f"{results_dir}/ablations/{name}__{field}={value}"
 
 
-def ablation_commands(results_dir: str = "results/cpu", python: str = "python") -> list[str]:
+def ablation_commands(results_dir: str = "results/cpu") -> list[str]:
     """One `fmnist_jax.main` command line per ablation: the config's campaign seeds, one change."""
     commands = []
     for name, changes in ABLATIONS.items():
         plan = plan_for(name)
         for field, value in changes:
-            command = [python, "-m", "fmnist_jax.main", f"--config=configs/{name}.py"]
+            command = ["python", "-m", "fmnist_jax.main", f"--config=configs/{name}.py"]
             command += [f"--config.num_seeds={plan.num_seeds}", f"--config.{field}={value}"]
             if plan.num_epochs_cap and field != "num_epochs":
                 command.append(f"--config.num_epochs={plan.num_epochs_cap}")

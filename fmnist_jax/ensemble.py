@@ -10,8 +10,8 @@ seed and hyperparameters. With one member the state has no members axis at all.
 How the one program runs its members (`config.members_program`): `vmap` batches them into every
 operation (what fills a GPU or TPU); `map` runs them one after another inside the program
 (`lax.map`), each with the single run's own operations. On a 2-core CPU the batched matmuls of
-`vmap` were 9-31 % dearer than N separate runs, `map` 6 % cheaper to 6 % dearer (BENCHMARKS.md,
-"Ensembles"), so `auto` is `map` on CPU and `vmap` elsewhere.
+`vmap` cost 1.03-1.33x N separate runs, `map` 0.91-1.15x (BENCHMARKS.md, "Ensembles", 2026-11-29),
+so `auto` is `map` on CPU and `vmap` elsewhere.
 """
 
 from __future__ import annotations
