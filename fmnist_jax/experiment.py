@@ -10,6 +10,7 @@ its last checkpoint and ends with the same results as an uninterrupted run.
 from __future__ import annotations
 
 import json
+import pathlib
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ from absl import logging
 
 from fmnist_jax import environment, loop, parallel, plots
 from fmnist_jax import workdir as run_files
-from fmnist_jax.errors import CheckpointError
+from fmnist_jax.errors import CheckpointError, UserError
 from fmnist_jax.loop import Interrupted  # noqa: F401  (what a stopped run raises; callers catch it here)
 from fmnist_jax.run import Run
 
@@ -72,12 +73,35 @@ def _best_epochs(record: dict[str, Any], num_members: int) -> dict[str, Any]:
     }
 
 
+def committed_results(workdir: pathlib.Path, config: Any) -> dict[str, Any] | None:
+    """A finished run's results.json kept without its checkpoints (the campaign commits results.json,
+    never checkpoints), if it was made by this very config: then a fresh clone does not train it
+    again (nor overwrite the committed numbers). None where there are checkpoints (the run resumes or
+    returns its results itself) or no such results."""
+    path = workdir / run_files.RESULTS_FILE
+    if (workdir / "checkpoints").exists() or not path.exists():
+        return None
+    results = json.loads(path.read_text())
+    try:
+        loop.check_same_run(results["config"], config, workdir)
+    except UserError:
+        return None
+    if results["config"]["num_epochs"] != config.num_epochs:
+        return None
+    logging.info("%s: finished results kept without checkpoints (%s); not retrained", workdir.name, path)
+    return results
+
+
 def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
     """Trains (or resumes) the run in workdir, evaluates its best models on test, writes results.json.
 
-    A finished run is not retrained: its results.json is returned as is. With config.kfold > 1 it
-    runs k-fold cross-validation instead (see cross_validate).
+    A finished run is not retrained: its results.json is returned as is, also where only results.json
+    is left (committed_results). With config.kfold > 1 it runs k-fold cross-validation instead (see
+    cross_validate).
     """
+    kept = None if config.eval_only else committed_results(pathlib.Path(workdir), config)
+    if kept is not None:
+        return kept
     if config.kfold > 1 and config.kfold_index < 0:
         return cross_validate(config, workdir)
     run = Run(config, workdir)

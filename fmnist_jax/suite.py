@@ -27,7 +27,7 @@ from typing import Any
 import tqdm
 from absl import app, flags, logging
 
-from fmnist_jax import campaign, cli, environment, experiment, loop, parallel, plots, results_table, verify
+from fmnist_jax import campaign, cli, environment, experiment, parallel, plots, results_table, verify
 from fmnist_jax import workdir as run_files
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file, config_names_in_report_order
 from fmnist_jax.errors import UserError
@@ -131,25 +131,6 @@ def write_tables(root: pathlib.Path, rows: list[dict[str, Any]], header: str) ->
         plots.plot_accuracy_scatter(done, "train_time_s", "train time (s)", root / "accuracy_vs_train_time.png", header)
 
 
-def committed_results(workdir: pathlib.Path, config: Any) -> dict[str, Any] | None:
-    """A finished run's results.json kept without its checkpoints (the campaign commits results.json,
-    never checkpoints), if it was made by this very config: then a fresh clone skips that config
-    instead of training it again. None where there are checkpoints (the run resumes or returns its
-    results itself, and is verified) or no such results."""
-    path = workdir / run_files.RESULTS_FILE
-    if (workdir / "checkpoints").exists() or not path.exists():
-        return None
-    results = json.loads(path.read_text())
-    try:
-        loop.check_same_run(results["config"], config, workdir)
-    except UserError:
-        return None
-    if results["config"]["num_epochs"] != config.num_epochs:
-        return None
-    logging.info("%s: finished results kept without checkpoints (%s); not retrained", workdir.name, path)
-    return results
-
-
 def run_suite(
     root: pathlib.Path, names: list[str], *, num_epochs_cap: int, num_seeds: int, train_limit: int, profile: str
 ) -> list[dict[str, Any]]:
@@ -168,7 +149,7 @@ def run_suite(
             train_limit=train_limit,
         )
         try:
-            results = committed_results(root / name, config)
+            results = experiment.committed_results(root / name, config)
             if results is None:
                 results = experiment.train_and_evaluate(config, str(root / name))
                 # Every number in the table comes from the models its results.json names.

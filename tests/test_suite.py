@@ -57,6 +57,18 @@ def test_committed_results_without_checkpoints_are_not_trained_again(suite_dir, 
     assert (clone / "b_lenet5" / "checkpoints").exists()
 
 
+def test_the_main_job_keeps_committed_results_too(suite_dir, tmp_path):
+    # The campaign's ablations run through fmnist_jax.main, not the suite: in a fresh clone their
+    # committed results.json must not be trained again and overwritten either.
+    workdir = tmp_path / "ablation"
+    workdir.mkdir()
+    committed = (suite_dir / "b_lenet5" / "results.json").read_text()
+    (workdir / "results.json").write_text(committed)
+    config = suite.suite_config("b_lenet5", num_epochs_cap=1, num_seeds=2, train_limit=1500)
+    assert experiment.train_and_evaluate(config, str(workdir)) == json.loads(committed)
+    assert not (workdir / "checkpoints").exists() and (workdir / "results.json").read_text() == committed
+
+
 def test_order_follows_the_configs_readme_and_only_filters():
     names = suite.config_names_in_report_order()
     assert names.index("baseline") < names.index("b_lenet5") < names.index("c_lenet5") < names.index("e_cnn5")
