@@ -60,8 +60,18 @@ ABLATIONS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+ABLATIONS_DIR = "ablations"  # under the results folder, beside the configs' folders
+_ABLATION_SEPARATOR = "__"  # between the config's name and the change in an ablation's folder name
+
+
 def ablation_workdir(results_dir: str, name: str, field: str, value: str) -> str:
-    return f"{results_dir}/ablations/{name}__{field}={value}"
+    return f"{results_dir}/{ABLATIONS_DIR}/{name}{_ABLATION_SEPARATOR}{field}={value}"
+
+
+def parse_ablation_folder(folder_name: str) -> tuple[str, str]:
+    """(config name, change "field=value") of an ablation's folder, as ablation_workdir names it."""
+    name, _, change = folder_name.partition(_ABLATION_SEPARATOR)
+    return name, change
 
 
 def ablation_commands(results_dir: str = "results/cpu") -> list[str]:

@@ -20,11 +20,11 @@ from typing import Any
 
 from absl import app, flags
 
-from fmnist_jax import cli, metrics, plots
+from fmnist_jax import campaign, cli, metrics, plots
 from fmnist_jax.config_base import config_names_in_report_order
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-ABLATIONS_DIR = "ablations"
+ABLATIONS_DIR = campaign.ABLATIONS_DIR
 # Within this much of the report's number (a fraction), or within 2 std of our seeds, is "reproduced".
 TOLERANCE = 0.01
 # Which epoch's validation accuracy a report gives: Report B its best epoch ("Reported (train / val %,
@@ -49,7 +49,7 @@ def load_ablations(results_dir: pathlib.Path) -> dict[str, list[tuple[str, dict[
     """config name -> [(change, results)] from ablations/<config>__<change>/results.json."""
     found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for path in sorted((results_dir / ABLATIONS_DIR).glob("*/results.json")):
-        name, _, change = path.parent.name.partition("__")
+        name, change = campaign.parse_ablation_folder(path.parent.name)
         found.setdefault(name, []).append((change, json.loads(path.read_text())))
     return found
 

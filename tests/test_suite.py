@@ -104,8 +104,11 @@ def test_every_ablation_command_changes_one_existing_field_of_an_existing_config
         name = config_flag.removeprefix("--config=configs/").removesuffix(".py")
         config = config_from_file(CONFIG_DIR / f"{name}.py")
         workdir = workdir_flag.removeprefix("--workdir=")
-        assert workdir.startswith(f"results/cpu/ablations/{name}__")
-        field, value = workdir.split("__", 1)[1].split("=")
+        folder, folder_name = workdir.rsplit("/", 1)
+        # results_table reads the config and the change back from the folder's name.
+        parsed_name, change = campaign.parse_ablation_folder(folder_name)
+        assert folder == "results/cpu/ablations" and parsed_name == name
+        field, value = change.split("=")
         changed = dict(override.removeprefix("--config.").split("=") for override in overrides)
         assert changed["num_seeds"] == str(campaign.plan_for(name).num_seeds)
         assert changed[field] == value and field in config, field
