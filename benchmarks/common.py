@@ -148,3 +148,18 @@ def time_epochs(
         jax.block_until_ready((state, metrics))  # read the clock only once the device is done
         seconds.append(time.perf_counter() - start)
     return EpochTiming(compile_s, seconds[0], tuple(seconds[1:])), state
+
+
+def time_config_epoch(config: Any, images: jax.Array, labels: jax.Array, repeats: int) -> dict[str, float]:
+    """Compiles and times the real train epoch; returns compile_s, step_ms and images_per_s (of the
+    median steady-state epoch)."""
+    steps = images.shape[0] // config.batch_size
+    _, state, options = training_setup(config, steps)
+    epoch_fn = train.make_train_epoch(options)
+    timing, _ = time_epochs(epoch_fn, state, images, labels, repeats)
+    epoch_s = timing.median_s
+    return {
+        "compile_s": timing.compile_s,
+        "step_ms": 1e3 * epoch_s / steps,
+        "images_per_s": steps * config.batch_size / epoch_s,
+    }

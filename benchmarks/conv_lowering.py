@@ -14,27 +14,12 @@ import jax
 from absl import app, flags
 
 from benchmarks import common
-from fmnist_jax import data, train
+from fmnist_jax import data
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file
 
 _CONFIGS = flags.DEFINE_list("configs", ["baseline", "variant_bn"], "Config names in configs/.")
 _NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 6400, "Training examples per timed epoch.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed epochs after the first (their median is reported).")
-
-
-def time_epoch(config, images, labels, repeats: int) -> dict[str, float]:
-    """Compiles and times the real train epoch; returns compile_s, step_ms and images_per_s (of the
-    median steady-state epoch)."""
-    steps = images.shape[0] // config.batch_size
-    _, state, options = common.training_setup(config, steps)
-    epoch_fn = train.make_train_epoch(options)
-    timing, _ = common.time_epochs(epoch_fn, state, images, labels, repeats)
-    epoch_s = timing.median_s
-    return {
-        "compile_s": timing.compile_s,
-        "step_ms": 1e3 * epoch_s / steps,
-        "images_per_s": steps * config.batch_size / epoch_s,
-    }
 
 
 def main(argv: list[str]) -> None:
@@ -49,7 +34,7 @@ def main(argv: list[str]) -> None:
         config = config_from_file(CONFIG_DIR / f"{name}.py")
         for impl in ("toeplitz", "im2col", "xla"):
             config.conv_impl = impl
-            r = time_epoch(config, images, labels, _REPEATS.value)
+            r = common.time_config_epoch(config, images, labels, _REPEATS.value)
             print(
                 f"| {name} | {config.batch_size} | {impl} | {r['step_ms']:.2f} | {r['images_per_s']:.0f} "
                 f"| {r['compile_s']:.1f} |",

@@ -133,3 +133,17 @@ def test_profile_epoch_reads_module_and_pass_from_op_names():
     assert hlo_profile.module_of("jit(train_epoch)/while/body/jvp(LeNet5)/select_n") == "LeNet5"
     assert hlo_profile.module_of("jit(train_epoch)/while/body/add") == "(outside the model)"
     assert not hlo_profile.is_backward("jit(train_epoch)/while/body/jvp(LeNet5)/Conv_0/dot_general")
+
+
+def test_xla_flags_times_each_setting_in_its_own_process_against_the_default(tmp_path):
+    setting = "--xla_cpu_prefer_vector_width=512"
+    args = ["--configs=b_lenet5", "--num_examples=640", "--repeats=1", "--rounds=1", f"--out={tmp_path}"]
+    result = run_cli("benchmarks.xla_flags", *args, f"--settings={setting}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads((tmp_path / "xla_flags.json").read_text())["rows"]
+    # The default is added when not asked for: every ratio is taken against it.
+    assert [row["setting"] for row in rows] == ["(default)", setting]
+    assert rows[0]["vs_default"] == 1.0 and all(row["images_per_s"] > 0 for row in rows)
+    # A flag XLA does not know stops the run with one line that names the setting.
+    result = run_cli("benchmarks.xla_flags", *args, "--settings=--xla_cpu_no_such_flag=1")
+    assert result.returncode != 0 and "XLA_FLAGS='--xla_cpu_no_such_flag=1' failed" in result.stderr
