@@ -59,13 +59,23 @@ def _time_configs_here() -> dict[str, dict[str, float]]:
     }
 
 
-def _run_child(setting: str) -> dict[str, dict[str, float]]:
-    command = [sys.executable, "-m", "benchmarks.xla_flags", "--child", f"--configs={','.join(_CONFIGS.value)}"]
-    command += [f"--num_examples={_NUM_EXAMPLES.value}", f"--repeats={_REPEATS.value}"]
+def _run(command: list[str], setting: str) -> str:
+    """stdout of command run with XLA_FLAGS=setting; a failure ends the benchmark with XLA's last line."""
     done = subprocess.run(command, env={**os.environ, "XLA_FLAGS": setting}, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"error: XLA_FLAGS='{setting}' failed: {done.stderr.strip().splitlines()[-1]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout
+
+
+def _check_setting(setting: str) -> None:
+    """A second's check that XLA accepts the setting, before minutes of timing the others."""
+    _run([sys.executable, "-c", "import jax; jax.numpy.zeros(1).block_until_ready()"], setting)
+
+
+def _run_child(setting: str) -> dict[str, dict[str, float]]:
+    command = [sys.executable, "-m", "benchmarks.xla_flags", "--child", f"--configs={','.join(_CONFIGS.value)}"]
+    command += [f"--num_examples={_NUM_EXAMPLES.value}", f"--repeats={_REPEATS.value}"]
+    return json.loads(_run(command, setting).strip().splitlines()[-1])
 
 
 def summarize(samples: dict[str, list[dict[str, dict[str, float]]]]) -> list[dict[str, Any]]:
@@ -100,6 +110,8 @@ def main(argv: list[str]) -> None:
     settings = _SETTINGS.value.split("|")
     if "" not in settings:
         settings.insert(0, "")  # the default is what every ratio is taken against
+    for setting in settings:
+        _check_setting(setting)
     samples: dict[str, list[dict[str, dict[str, float]]]] = {setting: [] for setting in settings}
     for round_index in range(_ROUNDS.value):
         for setting in settings:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
-from tensorboardX import SummaryWriter
-
 EVENTS_DIR = "tensorboard"
 # history entry field -> TensorBoard tag
 TAGS = {
@@ -29,7 +27,13 @@ class EpochEvents:
     """Writes one history entry per epoch; does nothing when disabled (or on a non-primary process)."""
 
     def __init__(self, workdir: pathlib.Path, enabled: bool):
-        self._writer = SummaryWriter(logdir=str(workdir / EVENTS_DIR)) if enabled else None
+        self._writer = None
+        if enabled:
+            # Imported here: tensorboardX imports PyTorch where it is installed (1.4 s here), which a
+            # command that stops at a bad flag, or writes no events, should not wait for.
+            from tensorboardX import SummaryWriter  # noqa: PLC0415
+
+            self._writer = SummaryWriter(logdir=str(workdir / EVENTS_DIR))
 
     def write(self, entry: dict[str, Any]) -> None:
         if self._writer is None:

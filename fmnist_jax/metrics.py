@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import scipy.stats
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -95,6 +94,8 @@ def mean_std_ci95(values: Sequence[float]) -> dict[str, Any]:
     if len(array) < 2:
         return {"mean": mean, "std": 0.0, "ci95": [mean, mean]}
     std = float(array.std(ddof=1))
+    import scipy.stats  # noqa: PLC0415 (0.7 s to import: only where an interval is computed)
+
     half_width = scipy.stats.t.ppf(0.975, df=len(array) - 1) * std / np.sqrt(len(array))
     return {"mean": mean, "std": std, "ci95": [mean - half_width, mean + half_width]}
 

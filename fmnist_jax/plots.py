@@ -7,15 +7,23 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend, imported on the first plot: half a second that a
+    command which draws nothing (a bad flag, an eval) should not wait for."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    return plt
 
 
 def plot_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str], path: pathlib.Path, title: str) -> None:
     """Heatmap of counts, true class down, predicted class across, each cell labelled."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 7))
     image = ax.imshow(confusion, cmap="Blues")
     ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
@@ -54,6 +62,7 @@ def plot_curves(
     to their highest value. Without groups, one line per split.
     """
     epochs = [entry["epoch"] for entry in history]
+    plt = _pyplot()
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric in ((loss_ax, "loss"), (acc_ax, "accuracy")):
         for split, style in (("train", "--"), ("val", "-")):
@@ -82,6 +91,7 @@ def plot_feature_maps(image: np.ndarray, activations: dict[str, np.ndarray], pat
     its channels' values across the row, not as 16 single-pixel squares."""
     max_channels = 16
     rows = len(activations) + 1
+    plt = _pyplot()
     fig, axes = plt.subplots(rows, max_channels, figsize=(max_channels, 1.1 * rows), squeeze=False)
     grid = axes[0, 0].get_gridspec()
     for ax in axes.flat:
@@ -112,6 +122,7 @@ def plot_accuracy_scatter(
     rows: Sequence[dict[str, Any]], x_field: str, x_label: str, path: pathlib.Path, title: str
 ) -> None:
     """Test accuracy (mean, with the std over seeds as error bars) against x_field, one colour per report."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 6))
     for report in sorted({row["report"] for row in rows}):
         chosen = [row for row in rows if row["report"] == report]
@@ -164,6 +175,7 @@ def spread_positions(positions: Sequence[float], min_gap: float, low: float = 0.
 def plot_reproduction(rows: Sequence[dict[str, Any]], path: pathlib.Path) -> None:
     """The report's number (x) against ours (y, mean +- std over seeds) per config, one colour per report,
     the diagonal drawn; labels in a column beside the axes, each joined to its point, so none overlap."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(11, 9))
     fig.subplots_adjust(left=0.08, right=0.68, top=0.93, bottom=0.08)
     xs = np.array([100 * row["report_value"] for row in rows])
@@ -215,6 +227,7 @@ def plot_throughput(
 ) -> None:
     """Left: training images/s against batch size, one line per architecture (log-log). Right: N vmapped
     members' images/s against N x one member's (1.0 = as fast as N separate runs)."""
+    plt = _pyplot()
     fig, (speed_ax, scale_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
     for model in dict.fromkeys(row["model"] for row in rows):
         chosen = sorted((r for r in rows if r["model"] == model), key=lambda r: r["batch_size"])
