@@ -156,7 +156,12 @@ def _verdict_text(line: dict[str, Any]) -> str:
         return text
     closing = [a["change"] for a in line["ablations"] if a["closes_gap"]]
     if closing:
-        return f"{text}; ablation {', '.join(f'`{c}`' for c in closing)} reproduces it"
+        changes = " and ".join(f"`{c}`" for c in closing)
+        return (
+            f"{text}; ablation {changes} reproduces it"
+            if len(closing) == 1
+            else f"{text}; ablations {changes} each reproduce it"
+        )
     if line["ablations"]:
         return f"{text}; no ablation closes the gap (see Ablations)"
     return "below; no ablation run yet" if text == "below" else text

@@ -77,6 +77,11 @@ def test_a_committed_result_is_reproduced_by_its_recorded_config(tmp_path):
     [
         ("below", [], "below; no ablation run yet"),
         ("below", [{"change": "batch_size=32", "closes_gap": True}], "below; ablation `batch_size=32` reproduces it"),
+        (
+            "below",
+            [{"change": "batch_size=32", "closes_gap": True}, {"change": "num_epochs=30", "closes_gap": True}],
+            "below; ablations `batch_size=32` and `num_epochs=30` each reproduce it",
+        ),
         ("above", [], "above"),
         ("above", [{"change": "batch_size=128", "closes_gap": False}], "above; no ablation closes the gap"),
         ("reproduced", [{"change": "x=1", "closes_gap": True}], "reproduced"),
