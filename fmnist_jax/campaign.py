@@ -58,6 +58,11 @@ ABLATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "c_sgd_lr0p1": (("batch_size", "128"),),
     "c_extra_conv": (("batch_size", "128"),),
     "c_dropout": (("batch_size", "128"),),
+    # Measured 2026-11-29: at batch 128 the two SGD configs and the extra conv reproduce the report
+    # (86.54, 80.92, 85.59 against 86.48, 81.53, 84.03), dropout stays 2.3 points above. If the report's
+    # batch was 128, its configs that reproduce at our batch 32 must still reproduce at 128:
+    "c_lenet5": (("batch_size", "128"),),
+    "c_maxpool": (("batch_size", "128"),),
 }
 
 
