@@ -8,6 +8,7 @@ from __future__ import annotations
 import pathlib
 import re
 import runpy
+from typing import Any
 
 import ml_collections
 
@@ -141,6 +142,15 @@ def base_config() -> ml_collections.ConfigDict:
 def config_from_file(path: str | pathlib.Path) -> ml_collections.ConfigDict:
     """get_config() of a config file, as it is."""
     return runpy.run_path(str(path))["get_config"]()
+
+
+def config_from_record(recorded: dict[str, Any]) -> ml_collections.ConfigDict:
+    """The config a results.json recorded, on today's base config: a field added since that run was
+    made (members_program, trace_dir, ...) takes its default instead of being missing, so an older
+    run can still be verified or trained again."""
+    config = base_config()
+    config.update(recorded)
+    return config
 
 
 # The report's numbers of one variant: a variant derived from another starts without them.

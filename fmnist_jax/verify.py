@@ -15,12 +15,12 @@ import pathlib
 import sys
 from typing import Any
 
-import ml_collections
 import numpy as np
 from absl import app, flags
 
 from fmnist_jax import cli
 from fmnist_jax import workdir as run_files
+from fmnist_jax.config_base import config_from_record
 from fmnist_jax.errors import UserError
 from fmnist_jax.run import Run
 
@@ -79,7 +79,7 @@ def verify_run(workdir: pathlib.Path) -> list[str]:
     results = read_results(workdir)
     if "folds" in results:
         return verify_kfold(workdir, results)
-    config = ml_collections.ConfigDict(results["config"])
+    config = config_from_record(results["config"])
     config.eval_only = True
     run = Run(config, str(workdir))
     try:

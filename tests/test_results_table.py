@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-import ml_collections
 import numpy as np
 import pytest
 
 from conftest import REPO_ROOT
 from fmnist_jax import experiment, plots, results_table
+from fmnist_jax.config_base import base_config, config_from_record
 
 RESULTS_DIR = REPO_ROOT / "results" / "cpu"
 
@@ -62,12 +62,21 @@ def test_labels_are_spread_apart_in_order():
     assert abs(placed[3] - 0.2) < 1e-9  # a label with room stays beside its point
 
 
+def test_a_recorded_config_from_older_code_gets_the_fields_added_since():
+    recorded = json.loads((RESULTS_DIR / "b_lenet5" / "results.json").read_text())["config"]
+    recorded.pop("members_program", None)  # as in a results.json written before the field existed
+    config = config_from_record(recorded)
+    assert config.members_program == base_config().members_program
+    assert config.batch_size == recorded["batch_size"] and config.model == recorded["model"] == "lenet5"
+    assert list(config.model_options.filters) == list(recorded["model_options"]["filters"])
+
+
 @pytest.mark.slow  # minutes: one committed config trained again at its full length
 def test_a_committed_result_is_reproduced_by_its_recorded_config(tmp_path):
     """The cheapest committed config, trained again from the config its results.json records, gives
     the same mean test accuracy within half a point (bit for bit on the same machine and versions)."""
     committed = json.loads((RESULTS_DIR / "b_lenet5" / "results.json").read_text())
-    config = ml_collections.ConfigDict(committed["config"])
+    config = config_from_record(committed["config"])  # fields added since take their defaults
     rerun = experiment.train_and_evaluate(config, str(tmp_path / "b_lenet5"))
     assert abs(rerun["test_accuracy"] - committed["test_accuracy"]) <= 0.005
 
