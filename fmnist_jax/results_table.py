@@ -24,7 +24,6 @@ from fmnist_jax import campaign, cli, metrics, plots
 from fmnist_jax.config_base import config_names_in_report_order
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
-ABLATIONS_DIR = campaign.ABLATIONS_DIR
 # Within this much of the report's number (a fraction), or within 2 std of our seeds, is "reproduced".
 TOLERANCE = 0.01
 # Which epoch's validation accuracy a report gives: Report B its best epoch ("Reported (train / val %,
@@ -40,7 +39,7 @@ def load_results(results_dir: pathlib.Path) -> dict[str, dict[str, Any]]:
     """config name -> its results.json, for every config folder that has one."""
     found = {}
     for path in sorted(results_dir.glob("*/results.json")):
-        if path.parent.name != ABLATIONS_DIR:
+        if path.parent.name != campaign.ABLATIONS_DIR:
             found[path.parent.name] = json.loads(path.read_text())
     return found
 
@@ -48,7 +47,7 @@ def load_results(results_dir: pathlib.Path) -> dict[str, dict[str, Any]]:
 def load_ablations(results_dir: pathlib.Path) -> dict[str, list[tuple[str, dict[str, Any]]]]:
     """config name -> [(change, results)] from ablations/<config>__<change>/results.json."""
     found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for path in sorted((results_dir / ABLATIONS_DIR).glob("*/results.json")):
+    for path in sorted((results_dir / campaign.ABLATIONS_DIR).glob("*/results.json")):
         name, change = campaign.parse_ablation_folder(path.parent.name)
         found.setdefault(name, []).append((change, json.loads(path.read_text())))
     return found
