@@ -183,6 +183,11 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"error: benchmarks.compare needs PyTorch ({e}): pip install torch==2.13.0") from None
     fmnist = data.load_fashion_mnist()
     limit = _TRAIN_LIMIT.value or len(fmnist.train_labels)
+    device = torch_device()
+    threads = f"{torch.get_num_threads()} threads" if device == "cpu" else torch.cuda.get_device_name()
+    header = common.machine_header(
+        f"jax vs PyTorch {torch.__version__} on {device} ({threads}), {_REPEATS.value} repeats"
+    )
     rows = []
     for name in _MODELS.value:
         for batch_size in map(int, _BATCH_SIZES.value):
@@ -229,18 +234,24 @@ def main(argv: list[str]) -> None:
                     torch_compile_error=compiled.get("error"),
                 )
             rows.append(row)
-            print(f"{name} batch {batch_size}: jax/torch eager {row['jax_over_torch']:.2f}", flush=True)
+            common.write_outputs(_OUT.value, "compare", header, rows)  # a run cut short keeps its rows
+            compiled_part = (
+                f", torch.compile {row['torch_compiled_images_per_s'] or 0:,.0f}"
+                f" (compile {row['torch_compile_s'] or 0:.1f} s)"
+                if compiled
+                else ""
+            )
+            print(
+                f"{name} batch {batch_size}: jax {row['jax_images_per_s']:,.0f} images/s "
+                f"(compile {row['jax_compile_s']:.1f} s), torch eager {row['torch_images_per_s']:,.0f}{compiled_part}; "
+                f"jax / eager {row['jax_over_torch']:.2f}",
+                flush=True,
+            )
     for row in rows:  # "median (min-max)" cells
         for prefix in ("jax", "torch", "torch_compiled"):
             median, spread = row.get(f"{prefix}_images_per_s"), row.get(f"{prefix}_images_per_s_range")
             if median is not None and spread is not None:
                 row[f"{prefix}_cell"] = f"{median:,.0f} ({spread[0]:,.0f}-{spread[1]:,.0f})"
-    device = torch_device()
-    threads = f"{torch.get_num_threads()} threads" if device == "cpu" else torch.cuda.get_device_name()
-    header = common.machine_header(
-        f"jax vs PyTorch {torch.__version__} on {device} ({threads}), {_REPEATS.value} repeats"
-    )
-    common.write_outputs(_OUT.value, "compare", header, rows)
     print(header + f", {limit} training images, a first epoch then {_EPOCHS.value} timed epoch(s)\n")
     columns = [
         ("model", "model", ""),

@@ -38,7 +38,9 @@ from fmnist_jax.run import timed_compile
 _MODELS = flags.DEFINE_list("models", list(common.ARCHITECTURE_CONFIGS), "Registered architectures to measure.")
 _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["32", "128", "512", "2048"], "Batch sizes.")
 _STEPS = flags.DEFINE_integer("steps", 50, "Timed steps (and steps per timed epoch).")
-_ENSEMBLE_MEMBERS = flags.DEFINE_list("ensemble_members", ["1", "4", "16"], "Vmapped ensemble sizes (batch 128).")
+_ENSEMBLE_MEMBERS = flags.DEFINE_list(
+    "ensemble_members", ["1", "4", "16"], "Vmapped ensemble sizes (batch 128); empty (`--ensemble_members=`) for none."
+)
 _OUT = flags.DEFINE_string("out", "", "Folder for throughput.json and throughput.csv.")
 _QUICK = flags.DEFINE_boolean("quick", False, "Tiny settings for a smoke test: lenet5 and mlp, batch 32, 5 steps.")
 
@@ -161,6 +163,14 @@ COLUMNS = [
 ]
 
 
+def _progress_line(row: dict[str, Any]) -> str:
+    peak_share = f", {row['fraction_of_peak']:.1%} of peak" if row["fraction_of_peak"] else ""
+    return (
+        f"{row['model']} batch {row['batch_size']}: {row['images_per_s']:,.0f} images/s "
+        f"({row['epoch_step_ms']:.2f} ms/step in the epoch program{peak_share}), compile {row['compile_s']:.1f} s"
+    )
+
+
 def main(argv: list[str]) -> None:
     del argv
     models = ["lenet5", "mlp"] if _QUICK.value else _MODELS.value
@@ -177,9 +187,11 @@ def main(argv: list[str]) -> None:
             for batch_size in batch_sizes:
                 rows.append(measure(name, batch_size, steps, fmnist, peak))
                 progress.update()
+                print(_progress_line(rows[-1]), flush=True)  # a run cut short by a time limit keeps these
             for members in members_list:
                 ensemble_rows.append(measure_ensemble(name, members, steps, fmnist))
                 progress.update()
+                print(f"{name} x {members} members: {ensemble_rows[-1]['images_per_s']:,.0f} images/s", flush=True)
     for row in rows:  # display MFLOP and GFLOP/s
         row["train_flops"] = row["train_flops"] / 1e6 if row["train_flops"] else None
         row["achieved_flops_per_s"] = row["achieved_flops_per_s"] / 1e9 if row["achieved_flops_per_s"] else None
@@ -192,6 +204,8 @@ def main(argv: list[str]) -> None:
         plots.plot_throughput(rows, ensemble_rows, pathlib.Path(_OUT.value) / "throughput.png", header)
     print(header + "\n")
     print(common.markdown_table(rows, COLUMNS))
+    if not ensemble_rows:
+        return
     print(
         "\nEnsembles (batch 128): images/s of N members in one program (as a run on this backend trains them),"
         " and against N x one member\n"
