@@ -65,6 +65,14 @@ ABLATIONS: dict[str, tuple[tuple[str, str], ...]] = {
     # (val 87.67 vs 89.36): no one batch size reproduces all of Report C; 32 stays the configs' choice.
     "c_lenet5": (("batch_size", "128"),),
     "c_maxpool": (("batch_size", "128"),),
+    # Report E's MLPs fall with depth in the report (89.06, 88.56, 87.10 % test) but not in ours
+    # (90.00, 89.99 %): how "best" is chosen? Ours keeps the epoch of the best val accuracy (patience 10);
+    # Keras' EarlyStopping watches val_loss by default, whose minimum comes early (epoch 11-24 of
+    # e_mlp_medium's members, at val accuracy ~0.89 against their best ~0.905). e_mlp_small (reproduced)
+    # is the consistency check: if the report stopped on val_loss, small must still reproduce that way.
+    "e_mlp_small": (("early_stopping_monitor", "val_loss"),),
+    "e_mlp_medium": (("early_stopping_monitor", "val_loss"),),
+    "e_mlp_large": (("early_stopping_monitor", "val_loss"),),
 }
 
 

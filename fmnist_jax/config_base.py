@@ -15,6 +15,9 @@ import ml_collections
 # The config zoo: configs/*.py beside the package (one get_config() each), listed in configs/README.md.
 CONFIG_DIR = pathlib.Path(__file__).resolve().parents[1] / "configs"
 
+# The values early stopping can watch (config.early_stopping_monitor); fmnist_jax/loop.py decides with them.
+EARLY_STOPPING_MONITORS = ("val_accuracy", "val_loss")
+
 
 def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
@@ -40,7 +43,10 @@ def base_config() -> ml_collections.ConfigDict:
     # How that one program runs the members: vmap (batched into every op: GPUs, TPUs) | map (one after
     # another inside the program, each with a single run's ops: cheaper on CPUs) | auto (map on CPU).
     c.members_program = "auto"
-    c.early_stopping_patience = 0  # epochs without a better val accuracy before stopping; 0 = off
+    c.early_stopping_patience = 0  # epochs without a better monitored value before stopping; 0 = off
+    # What "better" means, for early stopping and for the model kept and evaluated (the best epoch's):
+    # val_accuracy (higher) | val_loss (lower: Keras' EarlyStopping default monitor).
+    c.early_stopping_monitor = "val_accuracy"
     # A NaN or Inf loss: stop (keep the last good checkpoint) | skip_step (skip that update; after
     # max_consecutive_nonfinite_steps in a row the update is applied anyway and the run stops).
     c.nan_policy = "stop"

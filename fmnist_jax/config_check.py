@@ -8,6 +8,7 @@ import jax
 import numpy as np
 
 from fmnist_jax import augment, data, ensemble, layers, optim, parallel, train
+from fmnist_jax.config_base import EARLY_STOPPING_MONITORS
 from fmnist_jax.errors import ConfigError
 from fmnist_jax.models import build_model
 
@@ -58,6 +59,7 @@ def validate(config: Any) -> None:
     _choice(config, "conv_impl", layers.CONV_IMPLS)
     _choice(config, "parallel", parallel.MODES)
     _choice(config, "members_program", ensemble.MEMBERS_PROGRAMS)
+    _choice(config, "early_stopping_monitor", EARLY_STOPPING_MONITORS)
     if config.members_program == "map" and config.parallel == "members":
         raise ConfigError(
             "config field members_program='map' cannot split the members over devices (parallel='members'): "

@@ -19,6 +19,7 @@ import tqdm
 from absl import logging
 
 from fmnist_jax import ensemble, events, parallel, train
+from fmnist_jax.config_base import config_from_record
 from fmnist_jax.errors import CheckpointError, UserError
 from fmnist_jax.run import Run, timed_compile
 
@@ -45,6 +46,8 @@ RESUMABLE_FIELD_CHANGES = frozenset(
 
 def check_same_run(saved_config: dict[str, Any], config: Any, workdir: pathlib.Path) -> None:
     current = json.loads(json.dumps(config.to_dict()))  # as saved: tuples become lists
+    # A field added since that run was saved takes its default there (the run was made without it).
+    saved_config = json.loads(json.dumps(config_from_record(saved_config).to_dict()))
     for field in sorted(set(saved_config) | set(current)):
         if field in RESUMABLE_FIELD_CHANGES:
             continue
@@ -75,7 +78,8 @@ def fresh_record(config: Any, num_members: int) -> dict[str, Any]:
     return {
         "epoch": 0,
         "history": [],
-        "best_val_accuracy": [-1.0] * num_members,
+        "best_val_accuracy": [-1.0] * num_members,  # of the model kept: its epoch's val accuracy and loss
+        "best_val_loss": [None] * num_members,
         "best_epoch": [0] * num_members,
         "epochs_without_improvement": [0] * num_members,
         "stopped_early": False,
@@ -105,16 +109,21 @@ def _epoch_entry(epoch: int, train_metrics: dict[str, Any], val_metrics: dict[st
     return entry
 
 
-def _update_best(record: dict[str, Any], val_accuracy: np.ndarray, epoch: int, config: Any) -> np.ndarray:
-    """Per member: did validation accuracy improve? Updates best epoch, patience and early stop."""
-    # With validation folded into training, val accuracy selects nothing: the last epoch is "best".
-    improved = (
-        np.ones_like(val_accuracy, bool)
-        if config.fold_val_into_train
-        else (val_accuracy > np.asarray(record["best_val_accuracy"]))
-    )
+def _update_best(record: dict[str, Any], val_metrics: dict[str, Any], epoch: int, config: Any) -> np.ndarray:
+    """Per member: did the monitored value improve? Updates best epoch, patience and early stop."""
+    val_accuracy = np.atleast_1d(val_metrics["accuracy"])
+    val_loss = np.atleast_1d(val_metrics["loss"])
+    # Records saved before best_val_loss existed: every member's loss still to beat.
+    best_loss = record.setdefault("best_val_loss", [None] * len(val_accuracy))
+    if config.fold_val_into_train:  # validation folded into training selects nothing: the last epoch is "best"
+        improved = np.ones_like(val_accuracy, bool)
+    elif config.early_stopping_monitor == "val_loss":  # as Keras' EarlyStopping(monitor="val_loss")
+        improved = np.array([old is None or new < old for new, old in zip(val_loss, best_loss, strict=True)])
+    else:
+        improved = val_accuracy > np.asarray(record["best_val_accuracy"])
     for member in np.flatnonzero(improved):
         record["best_val_accuracy"][member] = float(val_accuracy[member])
+        best_loss[member] = float(val_loss[member])
         record["best_epoch"][member] = epoch
     record["epochs_without_improvement"] = [
         0 if better else waited + 1
@@ -185,7 +194,7 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
             _check_finite(train_metrics, epoch, run, record)
             record["history"].append(entry)
             record["epoch"] = epoch
-            improved = _update_best(record, np.atleast_1d(val_metrics["accuracy"]), epoch, config)
+            improved = _update_best(record, val_metrics, epoch, config)
             if improved.any():
                 member_improved = jax.numpy.asarray(improved if run.num_members > 1 else improved[0])
                 variables = train.model_variables(state)
@@ -195,7 +204,11 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
             _log_epoch(entry, run)
             epochs.set_postfix(loss=f"{entry['train_loss']:.3f}", val_acc=f"{entry['val_accuracy']:.4f}")
             if record["stopped_early"]:
-                logging.info("early stopping: no better val_accuracy for %d epochs", config.early_stopping_patience)
+                logging.info(
+                    "early stopping: no better %s for %d epochs",
+                    config.early_stopping_monitor,
+                    config.early_stopping_patience,
+                )
                 break
             # Every process stops at the same epoch boundary when any of them was signalled (one
             # collective per epoch; nothing with one process), so no process waits for a partner.

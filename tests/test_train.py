@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import small_config
-from fmnist_jax import experiment, suite
-from fmnist_jax.errors import CheckpointError
+from fmnist_jax import config_base, config_check, experiment, loop, suite
+from fmnist_jax.errors import CheckpointError, ConfigError
 
 RESULT_FIELDS = (
     "config",
@@ -187,3 +187,56 @@ def test_trace_dir_keeps_a_profiler_trace_of_the_first_epoch(tmp_path):
     config = small_config("b_lenet5", train_limit=1000, num_epochs=1, trace_dir=str(tmp_path / "trace"))
     experiment.train_and_evaluate(config, str(tmp_path / "run"))
     assert list((tmp_path / "trace").rglob("*.xplane.pb"))
+
+
+def _monitor_config(monitor: str, patience: int = 2):
+    config = config_base.base_config()
+    config.early_stopping_monitor, config.early_stopping_patience, config.num_epochs = monitor, patience, 10
+    return config
+
+
+def _val(accuracy: list[float], loss: list[float]) -> dict[str, np.ndarray]:
+    return {"accuracy": np.asarray(accuracy), "loss": np.asarray(loss)}
+
+
+@pytest.mark.parametrize(
+    ("monitor", "expected_best_epoch", "expected_kept_accuracy"),
+    [("val_accuracy", 2, 0.81), ("val_loss", 1, 0.80)],
+)
+def test_early_stopping_monitor_chooses_the_kept_epoch(monitor, expected_best_epoch, expected_kept_accuracy):
+    # Epoch 2's accuracy rises while its loss rises too (overconfident mistakes): the two monitors disagree.
+    config = _monitor_config(monitor)
+    record = loop.fresh_record(config, 1)
+    for epoch, (accuracy, loss) in enumerate([(0.80, 0.50), (0.81, 0.55), (0.805, 0.60), (0.79, 0.65)], 1):
+        loop._update_best(record, _val([accuracy], [loss]), epoch, config)
+        if record["stopped_early"]:
+            break
+    assert record["best_epoch"] == [expected_best_epoch]
+    assert record["best_val_accuracy"] == [expected_kept_accuracy]
+    assert record["stopped_early"] and epoch == expected_best_epoch + config.early_stopping_patience
+
+
+def test_a_record_saved_before_best_val_loss_existed_still_updates():
+    config = _monitor_config("val_loss")
+    record = loop.fresh_record(config, 2)
+    del record["best_val_loss"]  # as checkpoints written before the field was added
+    improved = loop._update_best(record, _val([0.8, 0.7], [0.5, 0.6]), 1, config)
+    assert improved.tolist() == [True, True] and record["best_val_loss"] == [0.5, 0.6]
+
+
+def test_a_resume_accepts_a_field_added_since_at_its_default_only(tmp_path):
+    config = config_base.base_config()
+    saved = json.loads(json.dumps(config.to_dict()))
+    del saved["early_stopping_monitor"]  # a run saved before the field existed
+    loop.check_same_run(saved, config, tmp_path)  # the same run: the field's default is what it did
+    config.early_stopping_monitor = "val_loss"
+    expected = "early_stopping_monitor='val_accuracy', this config has early_stopping_monitor='val_loss'"
+    with pytest.raises(CheckpointError, match=expected):
+        loop.check_same_run(saved, config, tmp_path)
+
+
+def test_an_unknown_early_stopping_monitor_is_refused():
+    config = config_base.config_from_file(config_base.CONFIG_DIR / "e_mlp_small.py")
+    config.early_stopping_monitor = "val_auc"
+    with pytest.raises(ConfigError, match="early_stopping_monitor='val_auc' is unknown: use one of val_accuracy"):
+        config_check.validate(config)
