@@ -1,7 +1,7 @@
 """Throughput and step time of every architecture at several batch sizes, on whatever device JAX sees.
 
   python -m benchmarks.throughput [--models=lenet5,cnn_a] [--batch_sizes=32,128,512,2048]
-      [--steps=50] [--out=DIR] [--quick]
+      [--steps=50] [--ensemble_members=1,4,16] [--ensemble_models=lenet5] [--out=DIR] [--quick]
 
 Per architecture (its report's config) x batch size:
 - compile_s: ahead-of-time compile of the real on-device epoch (lax.scan over `steps` batches);
@@ -40,6 +40,9 @@ _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["32", "128", "512", "2048"], "B
 _STEPS = flags.DEFINE_integer("steps", 50, "Timed steps (and steps per timed epoch).")
 _ENSEMBLE_MEMBERS = flags.DEFINE_list(
     "ensemble_members", ["1", "4", "16"], "Vmapped ensemble sizes (batch 128); empty (`--ensemble_members=`) for none."
+)
+_ENSEMBLE_MODELS = flags.DEFINE_list(
+    "ensemble_models", [], "Architectures that get the ensemble rows (default: every one of --models)."
 )
 _OUT = flags.DEFINE_string("out", "", "Folder for throughput.json and throughput.csv.")
 _QUICK = flags.DEFINE_boolean("quick", False, "Tiny settings for a smoke test: lenet5 and mlp, batch 32, 5 steps.")
@@ -177,18 +180,19 @@ def main(argv: list[str]) -> None:
     batch_sizes = [32] if _QUICK.value else [int(b) for b in _BATCH_SIZES.value]
     steps = 5 if _QUICK.value else _STEPS.value
     members_list = [1, 2] if _QUICK.value else [int(n) for n in _ENSEMBLE_MEMBERS.value]
+    ensemble_models = _ENSEMBLE_MODELS.value or models
     fmnist = data.load_fashion_mnist()
     peak, peak_source = peak_flops_per_s(_QUICK.value)  # first, on the otherwise idle machine
     rows, ensemble_rows = [], []
     with tqdm.tqdm(
-        total=len(models) * (len(batch_sizes) + len(members_list)), desc="throughput", disable=None
+        total=len(models) * len(batch_sizes) + len(ensemble_models) * len(members_list), desc="throughput", disable=None
     ) as progress:
         for name in models:
             for batch_size in batch_sizes:
                 rows.append(measure(name, batch_size, steps, fmnist, peak))
                 progress.update()
                 print(_progress_line(rows[-1]), flush=True)  # a run cut short by a time limit keeps these
-            for members in members_list:
+            for members in members_list if name in ensemble_models else []:
                 ensemble_rows.append(measure_ensemble(name, members, steps, fmnist))
                 progress.update()
                 print(f"{name} x {members} members: {ensemble_rows[-1]['images_per_s']:,.0f} images/s", flush=True)

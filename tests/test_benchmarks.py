@@ -28,13 +28,16 @@ def test_the_machine_header_names_a_cpu_by_its_host_and_an_accelerator_by_its_ki
 
 
 def test_throughput_quick_writes_a_well_formed_table(tmp_path):
-    result = run_cli("benchmarks.throughput", "--quick", f"--out={tmp_path}")
+    result = run_cli("benchmarks.throughput", "--quick", "--ensemble_models=lenet5", f"--out={tmp_path}")
     assert result.returncode == 0, result.stderr[-2000:]
     table = [line for line in result.stdout.splitlines() if line.startswith("| lenet5 | 32 |")]
     assert len(table) == 1
+    assert any(line.startswith("mlp batch 32: ") for line in result.stdout.splitlines())  # a line per row, as measured
     rows = json.loads((tmp_path / "throughput.json").read_text())["rows"]
     main_rows = [row for row in rows if "batch_size" in row]
     assert {row["model"] for row in main_rows} == {"lenet5", "mlp"}
+    ensemble_rows = [row for row in rows if "members" in row]
+    assert [(row["model"], row["members"]) for row in ensemble_rows] == [("lenet5", 1), ("lenet5", 2)]
     for row in main_rows:
         for field in (
             "compile_s",
