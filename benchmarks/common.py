@@ -68,12 +68,15 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, 
 
 
 def write_outputs(out_dir: str, stem: str, header: str, rows: Sequence[dict[str, Any]]) -> None:
-    """JSON (with the header) and CSV of the rows under out_dir; nothing when out_dir is empty."""
+    """JSON (with the header and how it was made) and CSV of the rows under out_dir; nothing when out_dir
+    is empty."""
     if not out_dir:
         return
     folder = pathlib.Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{stem}.json").write_text(json.dumps({"header": header, "rows": list(rows)}, indent=2))
+    # provenance: the commit (and whether the tree differed), the command, XLA_FLAGS and the machine.
+    document = {"header": header, "provenance": environment.provenance(), "rows": list(rows)}
+    (folder / f"{stem}.json").write_text(json.dumps(document, indent=2))
     fields = sorted({field for row in rows for field in row})
     with open(folder / f"{stem}.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)

@@ -33,7 +33,9 @@ def test_throughput_quick_writes_a_well_formed_table(tmp_path):
     table = [line for line in result.stdout.splitlines() if line.startswith("| lenet5 | 32 |")]
     assert len(table) == 1
     assert any(line.startswith("mlp batch 32: ") for line in result.stdout.splitlines())  # a line per row, as measured
-    rows = json.loads((tmp_path / "throughput.json").read_text())["rows"]
+    document = json.loads((tmp_path / "throughput.json").read_text())
+    assert "benchmarks.throughput --quick" in document["provenance"]["command"]
+    rows = document["rows"]
     main_rows = [row for row in rows if "batch_size" in row]
     assert {row["model"] for row in main_rows} == {"lenet5", "mlp"}
     ensemble_rows = [row for row in rows if "members" in row]
