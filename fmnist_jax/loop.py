@@ -121,6 +121,11 @@ def _update_best(record: dict[str, Any], val_metrics: dict[str, Any], epoch: int
         improved = np.array([old is None or new < old for new, old in zip(val_loss, best_loss, strict=True)])
     else:
         improved = val_accuracy > np.asarray(record["best_val_accuracy"])
+    patience = config.early_stopping_patience
+    if patience:
+        # A member whose patience ran out has stopped, as its own run would have: it trains on in
+        # lockstep with the others, but nothing it learns later may replace its kept model.
+        improved &= np.asarray(record["epochs_without_improvement"]) < patience
     for member in np.flatnonzero(improved):
         record["best_val_accuracy"][member] = float(val_accuracy[member])
         best_loss[member] = float(val_loss[member])
@@ -129,7 +134,6 @@ def _update_best(record: dict[str, Any], val_metrics: dict[str, Any], epoch: int
         0 if better else waited + 1
         for better, waited in zip(improved, record["epochs_without_improvement"], strict=True)
     ]
-    patience = config.early_stopping_patience
     record["stopped_early"] = bool(
         patience and min(record["epochs_without_improvement"]) >= patience and epoch < config.num_epochs
     )
@@ -140,7 +144,8 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
     """Trains from record['epoch'] to the end (or early stop), checkpointing every epoch.
 
     Early stopping and the best model are per member: a member past its patience keeps training
-    in lockstep, but its best model is the one kept and evaluated; the run stops when every
+    in lockstep, but the model kept and evaluated is its best up to its own stop (what its separate
+    run would have kept; a later improvement does not count); the run stops when every
     member has stopped.
     """
     config, splits = run.config, run.splits

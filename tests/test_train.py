@@ -240,3 +240,17 @@ def test_an_unknown_early_stopping_monitor_is_refused():
     config.early_stopping_monitor = "val_auc"
     with pytest.raises(ConfigError, match="early_stopping_monitor='val_auc' is unknown: use one of val_accuracy"):
         config_check.validate(config)
+
+
+def test_a_member_past_its_patience_keeps_the_model_its_own_run_would_have():
+    # Member 0 stalls for 2 epochs (its patience) after epoch 1, then improves at epoch 4: its own run
+    # stopped after epoch 3, so epoch 1 stays its model. Member 1 improves every epoch until epoch 4.
+    config = _monitor_config("val_accuracy", patience=2)
+    record = loop.fresh_record(config, 2)
+    accuracies = [(0.80, 0.70), (0.79, 0.71), (0.78, 0.72), (0.90, 0.73), (0.70, 0.60), (0.70, 0.60)]
+    for epoch, pair in enumerate(accuracies, 1):
+        loop._update_best(record, _val(list(pair), [0.5, 0.5]), epoch, config)
+        if record["stopped_early"]:
+            break
+    assert record["best_epoch"] == [1, 4] and record["best_val_accuracy"] == [0.80, 0.73]
+    assert record["stopped_early"] and epoch == 6  # when member 1's patience ran out too
