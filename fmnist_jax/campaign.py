@@ -68,7 +68,8 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     "c_lenet5": ("batch_size=128",),
     "c_maxpool": ("batch_size=128",),
     # Report E's MLPs fall with depth in the report (89.06, 88.56, 87.10 % test) but not in ours
-    # (89.67, 89.57 %; 90.00, 89.99 before per-member early stopping was fixed): how "best" is chosen? Ours keeps the epoch of the best val accuracy (patience 10);
+    # (89.67, 89.57 %; 90.00, 89.99 before per-member early stopping was fixed): how "best" is chosen?
+    # Ours keeps the epoch of the best val accuracy (patience 10);
     # Keras' EarlyStopping watches val_loss by default, whose minimum comes early (epoch 11-24 of
     # e_mlp_medium's members, at val accuracy ~0.89 against their best ~0.905). e_mlp_small (reproduced)
     # is the consistency check: if the report stopped on val_loss, small must still reproduce that way.
