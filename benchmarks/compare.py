@@ -235,12 +235,14 @@ def main(argv: list[str]) -> None:
                 )
             rows.append(row)
             common.write_outputs(_OUT.value, "compare", header, rows)  # a run cut short keeps its rows
-            compiled_part = (
-                f", torch.compile {row['torch_compiled_images_per_s'] or 0:,.0f}"
-                f" (compile {row['torch_compile_s'] or 0:.1f} s)"
-                if compiled
-                else ""
-            )
+            compiled_part = ""
+            if compiled and row["torch_compiled_images_per_s"] is None:
+                compiled_part = ", torch.compile failed (see the table's note)"
+            elif compiled:
+                compiled_part = (
+                    f", torch.compile {row['torch_compiled_images_per_s']:,.0f}"
+                    f" (compile {row['torch_compile_s']:.1f} s)"
+                )
             print(
                 f"{name} batch {batch_size}: jax {row['jax_images_per_s']:,.0f} images/s "
                 f"(compile {row['jax_compile_s']:.1f} s), torch eager {row['torch_images_per_s']:,.0f}{compiled_part}; "

@@ -44,10 +44,14 @@ RESUMABLE_FIELD_CHANGES = frozenset(
 )
 
 
+def _as_saved(config: Any) -> dict[str, Any]:
+    return json.loads(json.dumps(config.to_dict()))  # as a checkpoint saves it: tuples become lists
+
+
 def check_same_run(saved_config: dict[str, Any], config: Any, workdir: pathlib.Path) -> None:
-    current = json.loads(json.dumps(config.to_dict()))  # as saved: tuples become lists
+    current = _as_saved(config)
     # A field added since that run was saved takes its default there (the run was made without it).
-    saved_config = json.loads(json.dumps(config_from_record(saved_config).to_dict()))
+    saved_config = _as_saved(config_from_record(saved_config))
     for field in sorted(set(saved_config) | set(current)):
         if field in RESUMABLE_FIELD_CHANGES:
             continue
