@@ -6,6 +6,7 @@ import logging as std_logging
 import os
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -101,8 +102,35 @@ class _DropOrbaxInfo(std_logging.Filter):
         return record.levelno >= std_logging.WARNING
 
 
+def _is_stale_loop_callback(unraisable: Any) -> bool:
+    """A TensorStore write finishing after Orbax closed the event loop that awaited it.
+
+    When one write of an asynchronous save fails (disk full), Orbax's background coroutine raises and
+    its event loop is closed while the save's other writes are still in flight; each of those, on
+    finishing, calls `loop.call_soon_threadsafe` on the closed loop, and TensorStore reports that
+    RuntimeError as unraisable: a traceback per write, in a random number (CI saw a dozen). They say
+    nothing the run's one-line error does not (checkpoints.RunCheckpoints reports the failed save)."""
+    error = unraisable.exc_value
+    if not isinstance(error, RuntimeError) or str(error) != "Event loop is closed":
+        return False
+    frames = [frame.name for frame in traceback.extract_tb(unraisable.exc_traceback)]
+    return "call_soon_threadsafe" in frames
+
+
+def _drop_stale_loop_callbacks(previous_hook: Callable[[Any], None]) -> Callable[[Any], None]:
+    def hook(unraisable: Any) -> None:
+        if _is_stale_loop_callback(unraisable) and not (flags.FLAGS.is_parsed() and flags.FLAGS.verbosity >= 1):
+            return
+        previous_hook(unraisable)
+
+    return hook
+
+
 def quiet_orbax() -> None:
+    """Drops Orbax's INFO chatter and the stray tracebacks of a failed asynchronous save (both kept
+    with --verbosity=1); every other warning, error and unraisable exception still prints."""
     std_logging.getLogger("absl").addFilter(_DropOrbaxInfo())
+    sys.unraisablehook = _drop_stale_loop_callbacks(sys.unraisablehook)
 
 
 def begin(argv: list[str]) -> None:

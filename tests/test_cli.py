@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from conftest import run_cli
 
@@ -26,3 +28,33 @@ def test_describe_ends_with_total_params():
     described = run_cli("fmnist_jax.describe", "--config=configs/baseline.py")
     assert described.returncode == 0, described.stderr[-2000:]
     assert described.stdout.strip().splitlines()[-1] == "Total params: 225,034"
+
+
+STALE_CALLBACK = """
+import asyncio, sys
+import tensorstore as ts
+from fmnist_jax import cli
+cli.quiet_orbax()
+# What a failed asynchronous save leaves behind: a TensorStore future awaited on a loop that is closed
+# before the future finishes.
+promise, future = ts.Promise.new()
+loop = asyncio.new_event_loop()
+async def wait():
+    await future
+async def start():
+    asyncio.ensure_future(wait())
+    await asyncio.sleep(0.01)
+loop.run_until_complete(start())
+loop.close()
+promise.set_result(1)
+class Unrelated:
+    def __del__(self):
+        raise ValueError("an unrelated error still prints")
+Unrelated()
+"""
+
+
+def test_a_failed_saves_stale_tensorstore_callbacks_print_nothing_but_other_errors_still_do():
+    process = subprocess.run([sys.executable, "-c", STALE_CALLBACK], capture_output=True, text=True, check=True)
+    assert "Event loop is closed" not in process.stderr, process.stderr
+    assert "an unrelated error still prints" in process.stderr, process.stderr
