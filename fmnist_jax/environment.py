@@ -82,16 +82,26 @@ def memory_gib() -> float:
         return -1.0
 
 
+# Names the commit of a tree whose own git history is missing or not its own (a copied working tree).
+COMMIT_ENV_VAR = "FMNIST_JAX_COMMIT"
+
+
 def provenance() -> dict[str, Any]:
     """How a result was made: the code (commit, and whether the tree differed from it), the command,
     the XLA flags, and the machine. `dirty` lists the tracked files that differed, so a reader knows
     exactly what was not committed."""
-    commit = _git("rev-parse", "HEAD")
-    changed = _git("status", "--porcelain", "--untracked-files=no")
+    named_commit = os.environ.get(COMMIT_ENV_VAR)
+    if named_commit:  # a copy of a checkout without (or with a stale) .git, e.g. on a device machine
+        commit, dirty, changed_files = f"{named_commit} (from ${COMMIT_ENV_VAR})", None, []
+    else:
+        commit = _git("rev-parse", "HEAD")
+        changed = _git("status", "--porcelain", "--untracked-files=no")
+        dirty = bool(changed) if changed is not None else None
+        changed_files = [line[3:] for line in changed.splitlines()] if changed else []
     return {
         "git_commit": commit or "unknown (not a git checkout)",
-        "git_dirty": bool(changed) if changed is not None else None,
-        "git_changed_files": [line[3:] for line in changed.splitlines()] if changed else [],
+        "git_dirty": dirty,
+        "git_changed_files": changed_files,
         "command": command_line(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "jax_platforms": os.environ.get("JAX_PLATFORMS", ""),

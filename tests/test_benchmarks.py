@@ -27,6 +27,16 @@ def test_the_machine_header_names_a_cpu_by_its_host_and_an_accelerator_by_its_ki
     assert environment.device_name(gpu) == "1x NVIDIA H200 (host Xeon x16 cores)"
 
 
+def test_provenance_records_the_named_commit_of_a_copied_tree_instead_of_its_git(monkeypatch):
+    from fmnist_jax import environment
+
+    monkeypatch.delenv(environment.COMMIT_ENV_VAR, raising=False)
+    assert environment.provenance()["git_commit"] != "unknown (not a git checkout)"  # this checkout's own
+    monkeypatch.setenv(environment.COMMIT_ENV_VAR, "1686880")
+    made = environment.provenance()
+    assert made["git_commit"].startswith("1686880 ") and made["git_dirty"] is None and not made["git_changed_files"]
+
+
 def test_throughput_quick_writes_a_well_formed_table(tmp_path):
     result = run_cli("benchmarks.throughput", "--quick", "--ensemble_models=lenet5", f"--out={tmp_path}")
     assert result.returncode == 0, result.stderr[-2000:]
