@@ -86,6 +86,7 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
 
 
 ABLATIONS_DIR = "ablations"  # under the results folder, beside the configs' folders
+RERUNS_DIR = "reruns"  # python -m fmnist_jax.rerun checks, under the results folder
 _ABLATION_SEPARATOR = "__"  # between the config's name and the change in an ablation's folder name
 
 

@@ -1,0 +1,128 @@
+"""Trains a committed result again from its own record and compares the mean test accuracy.
+
+  python -m fmnist_jax.rerun --results=results/cpu/c_lenet5 --workdir=/tmp/rerun/c_lenet5 --out=results/cpu/reruns
+
+The config is the one the committed results.json recorded (laid over today's base config, as
+`verify` and a resume read it), trained from scratch into --workdir, a folder of its own: a rerun
+never writes into the committed result. It prints both means, per seed (or fold) and their
+difference in points, and exits with status 1 when they differ by more than --tolerance_points
+(0.5: issue 12's bar for "the same result"). --out writes <config>.json there: both sides, the
+difference, and how the rerun was made (commit, command, machine).
+
+On the same machine and library versions a rerun is expected to match bit for bit (fixed seeds,
+deterministic XLA:CPU); the tolerance is for another machine or version, whose floating-point
+rounding differs and grows over a run.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+from typing import Any
+
+from absl import app, flags
+
+from fmnist_jax import cli, environment, experiment
+from fmnist_jax.config_base import base_config, config_from_record
+from fmnist_jax.errors import UserError
+
+_RESULTS = flags.DEFINE_string("results", None, "A finished run's folder (holding results.json) to train again.")
+_WORKDIR = flags.DEFINE_string("workdir", None, "A new folder for the rerun (not the committed one).")
+_TOLERANCE = flags.DEFINE_float("tolerance_points", 0.5, "Largest accepted difference of the mean test accuracy.")
+_OUT = flags.DEFINE_string("out", "", "Folder for <config>.json with both sides and the difference (optional).")
+
+
+def per_seed_test_accuracy(results: dict[str, Any]) -> list[float]:
+    """Each member's (or fold's) test accuracy, in [0, 1]."""
+    for field in ("test_accuracy_per_fold", "test_accuracy_per_seed", "test_accuracy_per_member"):
+        if field in results:
+            return [float(value) for value in results[field]]
+    return [float(results["test_accuracy"])]
+
+
+def read_committed(folder: pathlib.Path) -> dict[str, Any]:
+    path = folder / "results.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"--results: {path} does not exist: name a finished run's folder.") from None
+    except json.JSONDecodeError as e:
+        raise UserError(f"--results: {path} is not valid JSON ({e}): restore it from git.") from None
+
+
+def fields_added_since(recorded_config: dict[str, Any]) -> dict[str, Any]:
+    """Config fields the record lacks (added after that run was made) with the default a rerun takes:
+    where such a default changes the computation (members_program: `map` on CPU since 2026-11-29,
+    where every earlier run vmapped its members), the rerun differs by floating-point rounding."""
+    return {field: value for field, value in base_config().to_dict().items() if field not in recorded_config}
+
+
+def comparison(name: str, committed: dict[str, Any], rerun: dict[str, Any], tolerance_points: float) -> dict[str, Any]:
+    """Both sides' mean test accuracy (in %) and per-seed values, their difference, and the verdict."""
+    committed_seeds = per_seed_test_accuracy(committed)
+    rerun_seeds = per_seed_test_accuracy(rerun)
+    committed_mean = 100 * sum(committed_seeds) / len(committed_seeds)
+    rerun_mean = 100 * sum(rerun_seeds) / len(rerun_seeds)
+    difference = rerun_mean - committed_mean
+    return {
+        "config": name,
+        "committed": {
+            "test_accuracy_mean_percent": committed_mean,
+            "test_accuracy_per_seed": committed_seeds,
+            "provenance": committed.get("provenance", {}),
+            "versions": committed.get("versions", {}),
+        },
+        "rerun": {
+            "test_accuracy_mean_percent": rerun_mean,
+            "test_accuracy_per_seed": rerun_seeds,
+            "train_time_s": rerun.get("train_time_s"),
+            "provenance": rerun.get("provenance") or environment.provenance(),
+            "versions": rerun.get("versions", {}),
+        },
+        "fields_added_since_the_committed_run": fields_added_since(committed.get("config", {})),
+        "difference_points": difference,
+        "tolerance_points": tolerance_points,
+        "bit_for_bit": committed_seeds == rerun_seeds,
+        "same_within_tolerance": abs(difference) <= tolerance_points,
+    }
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    committed, rerun = result["committed"], result["rerun"]
+    verdict = "same" if result["same_within_tolerance"] else "DIFFERENT"
+    exact = ", bit for bit" if result["bit_for_bit"] else ""
+    added = ", ".join(f"{field}={value}" for field, value in result["fields_added_since_the_committed_run"].items())
+    return (
+        f"{result['config']}: committed {committed['test_accuracy_mean_percent']:.2f} %, rerun "
+        f"{rerun['test_accuracy_mean_percent']:.2f} % ({result['difference_points']:+.2f} points): {verdict} "
+        f"within {result['tolerance_points']} points{exact}"
+        + (f" (fields the record lacks, at today's defaults: {added})" if added else "")
+    )
+
+
+@cli.exit_on_user_error
+def main(argv: list[str]) -> None:
+    cli.begin(argv)
+    committed_folder = pathlib.Path(_RESULTS.value)
+    workdir = pathlib.Path(_WORKDIR.value)
+    if workdir.resolve() == committed_folder.resolve():
+        raise UserError("--workdir is the committed run's folder: give the rerun a folder of its own.")
+    if _TOLERANCE.value < 0:
+        raise UserError(f"--tolerance_points={_TOLERANCE.value} is negative: give 0 or more (points of accuracy).")
+    committed = read_committed(committed_folder)
+    config = config_from_record(committed["config"])
+    rerun = experiment.train_and_evaluate(config, str(workdir))
+    result = comparison(committed_folder.name, committed, rerun, _TOLERANCE.value)
+    if _OUT.value:
+        out = pathlib.Path(_OUT.value)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{committed_folder.name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(summary_line(result))
+    if not result["same_within_tolerance"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    flags.mark_flags_as_required(["results", "workdir"])
+    app.run(main, flags_parser=cli.parse_flags)
