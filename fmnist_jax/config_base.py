@@ -150,11 +150,20 @@ def config_from_file(path: str | pathlib.Path) -> ml_collections.ConfigDict:
     return runpy.run_path(str(path))["get_config"]()
 
 
+# Fields whose default today computes differently from what every run made before the field existed
+# did: such a record is read with the old behaviour, so a rerun repeats it. (members_program arrived on
+# 2026-11-29 with `auto` = `map` on CPU; before it, an ensemble always vmapped its members, and the two
+# programs round differently.)
+BEHAVIOUR_BEFORE_THE_FIELD = {"members_program": "vmap"}
+
+
 def config_from_record(recorded: dict[str, Any]) -> ml_collections.ConfigDict:
     """The config a results.json recorded, on today's base config: a field added since that run was
-    made (members_program, trace_dir, ...) takes its default instead of being missing, so an older
-    run can still be verified or trained again."""
+    made takes the value that run in effect used (BEHAVIOUR_BEFORE_THE_FIELD) or else its default
+    (trace_dir, early_stopping_monitor, ...), so an older run can still be verified, resumed or trained
+    again."""
     config = base_config()
+    config.update({field: value for field, value in BEHAVIOUR_BEFORE_THE_FIELD.items() if field not in recorded})
     config.update(recorded)
     return config
 

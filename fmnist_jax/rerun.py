@@ -52,10 +52,10 @@ def read_committed(folder: pathlib.Path) -> dict[str, Any]:
 
 
 def fields_added_since(recorded_config: dict[str, Any]) -> dict[str, Any]:
-    """Config fields the record lacks (added after that run was made) with the default a rerun takes:
-    where such a default changes the computation (members_program: `map` on CPU since 2026-11-29,
-    where every earlier run vmapped its members), the rerun differs by floating-point rounding."""
-    return {field: value for field, value in base_config().to_dict().items() if field not in recorded_config}
+    """Config fields the record lacks (added after that run was made) with the value a rerun takes:
+    the behaviour that run had (config_base.BEHAVIOUR_BEFORE_THE_FIELD), else today's default."""
+    config = config_from_record(recorded_config).to_dict()
+    return {field: config[field] for field in base_config().to_dict() if field not in recorded_config}
 
 
 def comparison(name: str, committed: dict[str, Any], rerun: dict[str, Any], tolerance_points: float) -> dict[str, Any]:

@@ -304,9 +304,10 @@ def _rerun_section(results_dir: pathlib.Path) -> list[str]:
         "`python -m fmnist_jax.rerun --results=results/cpu/<config> --workdir=DIR "
         f"--out=results/cpu/{campaign.RERUNS_DIR}`",
         "trains the recorded config again from scratch and compares the mean test accuracy; the issue's bar",
-        "is 0.5 points. Fields added to the config since a run was made take today's defaults; one of them,",
-        "`members_program` (`map` on CPU since 2026-11-29; earlier runs vmapped their members), changes the",
-        "floating-point rounding, so such a rerun is close but not bit for bit.",
+        "is 0.5 points. Fields added to the config since a run was made take the value that run in effect",
+        "used where today's default computes differently (`members_program=vmap`: every ensemble vmapped its",
+        "members before the field existed; today's `auto` maps them on CPU, which rounds differently), else",
+        "their defaults.",
         "",
         "| config | committed % | rerun % | difference (points) | bit for bit | fields the record lacks "
         "| rerun commit |",
