@@ -97,7 +97,7 @@ def summary_line(result: dict[str, Any]) -> str:
         f"{result['config']}: committed {committed['test_accuracy_mean_percent']:.2f} %, rerun "
         f"{rerun['test_accuracy_mean_percent']:.2f} % ({result['difference_points']:+.2f} points): {verdict} "
         f"within {result['tolerance_points']} points{exact}"
-        + (f" (fields the record lacks, at today's defaults: {added})" if added else "")
+        + (f" (fields the record lacks, read as: {added})" if added else "")
     )
 
 

@@ -11,12 +11,13 @@ from fmnist_jax import experiment, results_table
 def test_a_rerun_matches_its_committed_run_bit_for_bit_and_a_tampered_one_is_flagged(tmp_path):
     committed = tmp_path / "results" / "b_lenet5"
     experiment.train_and_evaluate(small_config("b_lenet5", train_limit=1000, num_seeds=2), str(committed))
-    rerun_args = [f"--results={committed}", f"--workdir={tmp_path / 'rerun'}", f"--out={tmp_path / 'results' / 'reruns'}"]
+    out = tmp_path / "results" / "reruns"
+    rerun_args = [f"--results={committed}", f"--workdir={tmp_path / 'rerun'}", f"--out={out}"]
 
     same = run_cli("fmnist_jax.rerun", *rerun_args)
     assert same.returncode == 0, same.stderr[-3000:]
     assert "b_lenet5: committed" in same.stdout and "+0.00 points): same within 0.5 points, bit for bit" in same.stdout
-    written = json.loads((tmp_path / "results" / "reruns" / "b_lenet5.json").read_text())
+    written = json.loads((out / "b_lenet5.json").read_text())
     assert written["bit_for_bit"] and written["same_within_tolerance"]
     assert len(written["rerun"]["test_accuracy_per_seed"]) == 2
     markdown, _ = results_table.render(tmp_path / "results")
