@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -101,3 +102,12 @@ def test_a_committed_result_is_reproduced_by_its_recorded_config(tmp_path):
 )
 def test_the_verdict_says_what_the_ablations_showed(verdict, ablations, expected):
     assert results_table._verdict_text({"verdict": verdict, "ablations": ablations}).startswith(expected)
+
+
+def test_an_ablation_without_its_configs_result_is_listed_not_dropped(tmp_path):
+    folder = "e_mlp_small__early_stopping_monitor=val_loss"
+    (tmp_path / "ablations" / folder).mkdir(parents=True)
+    shutil.copy(RESULTS_DIR / "ablations" / folder / "results.json", tmp_path / "ablations" / folder)
+    markdown, rows = results_table.render(tmp_path)
+    assert not rows
+    assert "Ablations whose config has no result yet (not shown): `e_mlp_small`." in markdown
