@@ -57,6 +57,9 @@ def _results(run: Run, record: dict[str, Any], test: dict[str, Any], compile_tes
         "parallel": config.parallel,
         "versions": environment.versions(),
         "provenance": environment.provenance(),
+        # Each process that trained epochs of this run (a resume is a new one): its epochs, commit and host.
+        # A record saved before segments were kept has none.
+        "trained_by": record.get("segments", []),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     results.update(_best_epochs(record, run.num_members))

@@ -18,7 +18,7 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from fmnist_jax import ensemble, events, parallel, train
+from fmnist_jax import ensemble, environment, events, parallel, train
 from fmnist_jax.config_base import config_from_record
 from fmnist_jax.errors import CheckpointError, UserError
 from fmnist_jax.run import Run, timed_compile
@@ -89,6 +89,19 @@ def fresh_record(config: Any, num_members: int) -> dict[str, Any]:
         "stopped_early": False,
         "compile_time_train_s": 0.0,
         "config": config.to_dict(),
+    }
+
+
+def training_segment(first_epoch: int) -> dict[str, Any]:
+    """Who trains the epochs from first_epoch on in this process: a run resumed in another session can
+    be trained by other code or on another machine, and its results.json must say so (`trained_by`)."""
+    made = environment.provenance()
+    return {
+        "epochs": [first_epoch, first_epoch - 1],  # first and last epoch trained (none yet)
+        "git_commit": made["git_commit"],
+        "git_dirty": made["git_dirty"],
+        "hostname": made["machine"]["hostname"],
+        "jax": jax.__version__,
     }
 
 
@@ -203,6 +216,9 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
             _check_finite(train_metrics, epoch, run, record)
             record["history"].append(entry)
             record["epoch"] = epoch
+            if epoch_index == first_epoch:  # saved with this epoch's checkpoint, never as an empty segment
+                record.setdefault("segments", []).append(training_segment(epoch))
+            record["segments"][-1]["epochs"][1] = epoch
             improved = _update_best(record, val_metrics, epoch, config)
             if improved.any():
                 member_improved = jax.numpy.asarray(improved if run.num_members > 1 else improved[0])

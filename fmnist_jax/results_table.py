@@ -327,6 +327,24 @@ def _rerun_section(results_dir: pathlib.Path) -> list[str]:
     return lines
 
 
+def _commits_text(made: dict[str, Any], segments: list[dict[str, Any]]) -> str:
+    """The commit that wrote results.json, or, for a run resumed under other code, each commit with
+    the epochs it trained (epochs from before segments were recorded are named as such)."""
+    final = made.get("git_commit", "unknown")[:10] + (" (dirty)" if made.get("git_dirty") else "")
+    commits = {segment["git_commit"] for segment in segments}
+    if not segments or commits == {made.get("git_commit")}:
+        return final
+    parts = [
+        f"{segment['git_commit'][:10]}{' (dirty)' if segment['git_dirty'] else ''} "
+        f"(epochs {segment['epochs'][0]}-{segment['epochs'][1]})"
+        for segment in segments
+    ]
+    first_recorded = segments[0]["epochs"][0]
+    if first_recorded > 1:
+        parts.insert(0, f"not recorded (epochs 1-{first_recorded - 1})")
+    return "; ".join([*parts, f"results.json by {final}"])
+
+
 def _provenance_section(results: dict[str, dict[str, Any]]) -> list[str]:
     lines = [
         "",
@@ -337,7 +355,7 @@ def _provenance_section(results: dict[str, dict[str, Any]]) -> list[str]:
     ]
     for name, res in results.items():
         made = res.get("provenance", {})
-        commit = made.get("git_commit", "unknown")[:10] + (" (dirty)" if made.get("git_dirty") else "")
+        commit = _commits_text(made, res.get("trained_by", []))
         machine = made.get("machine", {})
         lines.append(
             f"| `{name}` | {res.get('num_seeds', 1)} | `{made.get('command', '?')}` | {commit} | "

@@ -111,3 +111,17 @@ def test_an_ablation_without_its_configs_result_is_listed_not_dropped(tmp_path):
     markdown, rows = results_table.render(tmp_path)
     assert not rows
     assert "Ablations whose config has no result yet (not shown): `e_mlp_small`." in markdown
+
+
+def test_a_run_resumed_under_other_code_names_each_commit_with_its_epochs():
+    made = {"git_commit": "c" * 40, "git_dirty": False}
+    one = [{"epochs": [1, 15], "git_commit": "c" * 40, "git_dirty": False}]
+    assert results_table._commits_text(made, one) == "c" * 10
+    two = [
+        {"epochs": [3, 9], "git_commit": "a" * 40, "git_dirty": True},
+        {"epochs": [10, 15], "git_commit": "c" * 40, "git_dirty": False},
+    ]
+    assert results_table._commits_text(made, two) == (
+        f"not recorded (epochs 1-2); {'a' * 10} (dirty) (epochs 3-9); {'c' * 10} (epochs 10-15); "
+        f"results.json by {'c' * 10}"
+    )

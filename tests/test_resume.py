@@ -51,7 +51,12 @@ def test_sigterm_finishes_the_epoch_saves_and_the_rerun_completes(tmp_path):
     resumed = subprocess.run(args, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resuming {workdir} from epoch {stopped_after}" in resumed.stderr
-    assert len(json.loads((workdir / "results.json").read_text())["history"]) == 6
+    results = json.loads((workdir / "results.json").read_text())
+    assert len(results["history"]) == 6
+    # Two processes trained it; results.json names each one's epochs, code and machine.
+    segments = results["trained_by"]
+    assert [segment["epochs"] for segment in segments] == [[1, stopped_after], [stopped_after + 1, 6]]
+    assert {segment["git_commit"] for segment in segments} == {results["provenance"]["git_commit"]}
 
 
 def _final_state(workdir: pathlib.Path) -> dict:
