@@ -125,3 +125,11 @@ def test_a_run_resumed_under_other_code_names_each_commit_with_its_epochs():
         f"not recorded (epochs 1-2); {'a' * 10} (dirty) (epochs 3-9); {'c' * 10} (epochs 10-15); "
         f"results.json by {'c' * 10}"
     )
+
+
+def test_images_per_s_comes_from_the_median_epoch_so_a_paused_one_does_not_move_it():
+    history = [{"epoch_time_s": seconds} for seconds in (2.0, 2.0, 300.0)]  # the last was paused
+    results = {"num_members": 3, "steps_per_epoch": 100, "config": {"batch_size": 32}, "history": history}
+    assert results_table.median_epoch_images_per_s(results) == 3 * 100 * 32 / 2.0
+    folds = {"folds": [results, dict(results, history=[{"epoch_time_s": 4.0}] * 3)]}
+    assert results_table.median_epoch_images_per_s(folds) == 3 * 100 * 32 / 4.0  # median of 2, 2, 300, 4, 4, 4
