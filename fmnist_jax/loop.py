@@ -97,7 +97,7 @@ def training_segment(first_epoch: int) -> dict[str, Any]:
     be trained by other code or on another machine, and its results.json must say so (`trained_by`)."""
     made = environment.provenance()
     return {
-        "epochs": [first_epoch, first_epoch - 1],  # first and last epoch trained (none yet)
+        "epochs": [first_epoch, first_epoch],  # the first and the last epoch it trained
         "git_commit": made["git_commit"],
         "git_dirty": made["git_dirty"],
         "hostname": made["machine"]["hostname"],
@@ -218,7 +218,8 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
             record["epoch"] = epoch
             if epoch_index == first_epoch:  # saved with this epoch's checkpoint, never as an empty segment
                 record.setdefault("segments", []).append(training_segment(epoch))
-            record["segments"][-1]["epochs"][1] = epoch
+            else:
+                record["segments"][-1]["epochs"][1] = epoch
             improved = _update_best(record, val_metrics, epoch, config)
             if improved.any():
                 member_improved = jax.numpy.asarray(improved if run.num_members > 1 else improved[0])
