@@ -345,8 +345,8 @@ def _commits_text(made: dict[str, Any], segments: list[dict[str, Any]]) -> str:
     the epochs it trained (epochs from before segments were recorded are named as such)."""
     final = made.get("git_commit", "unknown")[:10] + (" (dirty)" if made.get("git_dirty") else "")
     commits = {segment["git_commit"] for segment in segments}
-    if not segments or commits == {made.get("git_commit")}:
-        return final
+    if not segments or (commits == {made.get("git_commit")} and segments[0]["epochs"][0] == 1):
+        return final  # one commit trained every epoch (or the run predates segments: all we know)
     parts = [
         f"{segment['git_commit'][:10]}{' (dirty)' if segment['git_dirty'] else ''} "
         f"(epochs {segment['epochs'][0]}-{segment['epochs'][1]})"

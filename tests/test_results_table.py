@@ -117,6 +117,10 @@ def test_a_run_resumed_under_other_code_names_each_commit_with_its_epochs():
     made = {"git_commit": "c" * 40, "git_dirty": False}
     one = [{"epochs": [1, 15], "git_commit": "c" * 40, "git_dirty": False}]
     assert results_table._commits_text(made, one) == "c" * 10
+    resumed = [{"epochs": [11, 15], "git_commit": "c" * 40, "git_dirty": False}]  # 1-10 by code before segments
+    assert results_table._commits_text(made, resumed) == (
+        f"not recorded (epochs 1-10); {'c' * 10} (epochs 11-15); results.json by {'c' * 10}"
+    )
     two = [
         {"epochs": [3, 9], "git_commit": "a" * 40, "git_dirty": True},
         {"epochs": [10, 15], "git_commit": "c" * 40, "git_dirty": False},
