@@ -27,10 +27,15 @@ from fmnist_jax import cli, environment, experiment
 from fmnist_jax.config_base import base_config, config_from_record
 from fmnist_jax.errors import UserError
 
-_RESULTS = flags.DEFINE_string("results", None, "A finished run's folder (holding results.json) to train again.")
-_WORKDIR = flags.DEFINE_string("workdir", None, "A new folder for the rerun (not the committed one).")
-_TOLERANCE = flags.DEFINE_float("tolerance_points", 0.5, "Largest accepted difference of the mean test accuracy.")
-_OUT = flags.DEFINE_string("out", "", "Folder for <config>.json with both sides and the difference (optional).")
+
+def define_flags() -> None:
+    """Defined when run as a program, not at import: tests and other tools import this module, and
+    --workdir is defined by others too."""
+    flags.DEFINE_string("results", None, "A finished run's folder (holding results.json) to train again.")
+    flags.DEFINE_string("workdir", None, "A new folder for the rerun (not the committed one).")
+    flags.DEFINE_float("tolerance_points", 0.5, "Largest accepted difference of the mean test accuracy.")
+    flags.DEFINE_string("out", "", "Folder for <config>.json with both sides and the difference (optional).")
+    flags.mark_flags_as_required(["results", "workdir"])
 
 
 def per_seed_test_accuracy(results: dict[str, Any]) -> list[float]:
@@ -104,18 +109,19 @@ def summary_line(result: dict[str, Any]) -> str:
 @cli.exit_on_user_error
 def main(argv: list[str]) -> None:
     cli.begin(argv)
-    committed_folder = pathlib.Path(_RESULTS.value)
-    workdir = pathlib.Path(_WORKDIR.value)
+    options = flags.FLAGS
+    committed_folder = pathlib.Path(options.results)
+    workdir = pathlib.Path(options.workdir)
     if workdir.resolve() == committed_folder.resolve():
         raise UserError("--workdir is the committed run's folder: give the rerun a folder of its own.")
-    if _TOLERANCE.value < 0:
-        raise UserError(f"--tolerance_points={_TOLERANCE.value} is negative: give 0 or more (points of accuracy).")
+    if options.tolerance_points < 0:
+        raise UserError(f"--tolerance_points={options.tolerance_points} is negative: give 0 or more (points).")
     committed = read_committed(committed_folder)
     config = config_from_record(committed["config"])
     rerun = experiment.train_and_evaluate(config, str(workdir))
-    result = comparison(committed_folder.name, committed, rerun, _TOLERANCE.value)
-    if _OUT.value:
-        out = pathlib.Path(_OUT.value)
+    result = comparison(committed_folder.name, committed, rerun, options.tolerance_points)
+    if options.out:
+        out = pathlib.Path(options.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{committed_folder.name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(summary_line(result))
@@ -124,5 +130,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    flags.mark_flags_as_required(["results", "workdir"])
+    define_flags()
     app.run(main, flags_parser=cli.parse_flags)
