@@ -156,6 +156,17 @@ class RunCheckpoints:
         _, items = restored
         return items["state"], items["best"], dict(items["record"])
 
+    def restore_newest_state(self, state_template: Any) -> tuple[Any, dict[str, Any]] | None:
+        """(state, record) of the newest good checkpoint, read only (an unreadable one is skipped, never
+        moved): another run's final model, e.g. the previous fold's with kfold_continue."""
+        restored = self._restore_newest(
+            {"state": ocp.args.StandardRestore(state_template), "record": ocp.args.JsonRestore()}, "a state"
+        )
+        if restored is None:
+            return None
+        _, items = restored
+        return items["state"], dict(items["record"])
+
     def restore_best(self, best_template: Any, epoch: int | None = None) -> tuple[Any, dict[str, Any]] | None:
         """(best model, record) of the newest good checkpoint (what eval_only evaluates), or of `epoch`'s."""
         items = {"best": ocp.args.StandardRestore(best_template), "record": ocp.args.JsonRestore()}

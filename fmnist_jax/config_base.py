@@ -109,6 +109,11 @@ def base_config() -> ml_collections.ConfigDict:
     # (workdir/fold_i), and reports per-fold and mean +- std val accuracy and each fold's test accuracy.
     c.kfold = 0
     c.kfold_index = -1  # set by the k-fold driver for each fold's run; -1 = not a fold
+    # k-fold with one model for all folds: fold i > 0 starts from fold i-1's final params and batch
+    # statistics (with a fresh optimizer, so its schedule starts again), as Keras code that compiles
+    # the model once, outside the fold loop, and calls fit() once per fold does. Later folds have then
+    # trained on their own validation fold. False = every fold starts from a fresh model.
+    c.kfold_continue = False
 
     # Evaluation extras.
     c.feature_map_images = ()  # test-set indices whose conv/pool activations are saved as PNG grids

@@ -101,6 +101,8 @@ def validate(config: Any) -> None:
         raise ConfigError(f"config field kfold={config.kfold!r} must be 0 (off) or at least 2.")
     if config.kfold and config.kfold_index >= config.kfold:
         raise ConfigError(f"config field kfold_index={config.kfold_index} must be below kfold={config.kfold}.")
+    if config.kfold_continue and not config.kfold:
+        raise ConfigError("config field kfold_continue=True needs k-fold: set --config.kfold (e.g. 5) or drop it.")
     for index in config.feature_map_images:
         if not 0 <= index < 10_000:
             raise ConfigError(f"config field feature_map_images holds {index}: test-set indices are 0..9999.")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from absl import logging
 
-from fmnist_jax import environment, loop, parallel, plots
+from fmnist_jax import checkpoints, environment, loop, parallel, plots
 from fmnist_jax import workdir as run_files
 from fmnist_jax.errors import CheckpointError, UserError
 from fmnist_jax.loop import Interrupted  # noqa: F401  (what a stopped run raises; callers catch it here)
@@ -118,6 +118,8 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         restored = run.checkpoints.restore_latest(run.state_template, run.best_template)
         if restored is None:
             state, best, record = run.initial_state, None, loop.fresh_record(config, run.num_members)
+            if config.kfold_continue and config.kfold_index > 0:
+                state = _continue_from_previous_fold(run, state)
         else:
             state, best, record = restored
             loop.check_same_run(record["config"], config, run.workdir)
@@ -155,6 +157,25 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
         return results
     finally:
         run.close()
+
+
+def _continue_from_previous_fold(run: Run, state: Any) -> Any:
+    """kfold_continue: the fresh state with the params and batch statistics of the previous fold's final
+    checkpoint (what Keras' model holds after that fold's fit()); optimizer state, step and key stay fresh."""
+    previous = run.workdir.parent / f"fold_{run.config.kfold_index - 1}"
+    restored = checkpoints.RunCheckpoints(previous, run.config.checkpoint_keep)
+    try:
+        found = restored.restore_newest_state(run.state_template)
+    finally:
+        restored.close()
+    if found is None:
+        raise CheckpointError(
+            f"config field kfold_continue=True: fold {run.config.kfold_index} starts from the final model of "
+            f"{previous}, which has no checkpoint: train that fold again (remove its results.json)."
+        )
+    previous_state, record = found
+    logging.info("kfold_continue: fold %d starts from %s (epoch %d)", run.config.kfold_index, previous, record["epoch"])
+    return state.replace(params=previous_state.params, batch_stats=previous_state.batch_stats)
 
 
 def _curve_groups(run: Run) -> list[tuple[str, slice]]:

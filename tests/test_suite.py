@@ -111,6 +111,13 @@ def test_every_ablation_command_changes_existing_fields_of_an_existing_config():
         changed = dict(override.removeprefix("--config.").split("=") for override in overrides)
         assert changed["num_seeds"] == str(campaign.plan_for(name).num_seeds)
         for field, value in campaign.changed_fields(change).items():
-            assert changed[field] == value and field in config, field
+            assert changed[field] == value, field
+            current = config
+            for part in field.split("."):  # a nested field, e.g. augment.flip_vertical
+                assert part in current, field
+                current = current[part]
             # The change is a change, and of the field's own type (so the flag parses).
-            assert type(config[field])(value) != config[field]
+            if isinstance(current, bool):
+                assert value in ("True", "False") and (value == "True") != current, field
+            else:
+                assert type(current)(value) != current, field

@@ -177,6 +177,39 @@ def test_kfold_trains_every_fold_and_summarises(tmp_path):
     assert row["val_accuracy_mean"] == summary["val_accuracy_mean"] and row["test_accuracy_std"] > 0
 
 
+def test_kfold_continue_starts_each_fold_from_the_previous_folds_final_model(tmp_path):
+    from fmnist_jax import checkpoints
+    from fmnist_jax.run import Run
+
+    config = small_config("variant_bn", train_limit=1500, kfold=3, kfold_continue=True)  # bn: batch stats too
+    experiment.train_and_evaluate(small_config("variant_bn", **{**config, "kfold_index": 0}), str(tmp_path / "fold_0"))
+    run = Run(small_config("variant_bn", **{**config, "kfold_index": 1}), str(tmp_path / "fold_1"))
+    try:
+        started = experiment._continue_from_previous_fold(run, run.initial_state)
+        fold_0 = checkpoints.RunCheckpoints(tmp_path / "fold_0", 2)
+        fold_0_final, record = fold_0.restore_newest_state(run.state_template)
+        fold_0.close()
+        assert record["epoch"] == 1
+        for carried in ("params", "batch_stats"):
+            jax.tree_util.tree_map(
+                np.testing.assert_array_equal, getattr(started, carried), getattr(fold_0_final, carried)
+            )
+        # The optimizer starts again (its schedule with it), as a new fit() call's does.
+        jax.tree_util.tree_map(np.testing.assert_array_equal, started.opt_state, run.initial_state.opt_state)
+        assert int(started.step) == 0
+    finally:
+        run.close()
+    # Fold 2 cannot start without fold 1's final model: one line that names the fix.
+    run = Run(small_config("variant_bn", **{**config, "kfold_index": 2}), str(tmp_path / "fold_2"))
+    try:
+        with pytest.raises(CheckpointError, match=r"kfold_continue=True: fold 2 .*fold_1.*has no checkpoint"):
+            experiment._continue_from_previous_fold(run, run.initial_state)
+    finally:
+        run.close()
+    with pytest.raises(ConfigError, match="kfold_continue=True needs k-fold"):
+        config_check.validate(small_config("variant_bn", kfold_continue=True))
+
+
 def test_feature_maps_are_saved_for_the_chosen_test_images(tmp_path):
     config = small_config("c_lenet5", train_limit=1500, feature_map_images=(0, 7))
     experiment.train_and_evaluate(config, str(tmp_path))
