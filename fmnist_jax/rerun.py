@@ -23,7 +23,7 @@ from typing import Any
 
 from absl import app, flags
 
-from fmnist_jax import cli, environment, experiment
+from fmnist_jax import cli, environment, experiment, results_table
 from fmnist_jax.config_base import base_config, config_from_record
 from fmnist_jax.errors import UserError
 
@@ -36,14 +36,6 @@ def define_flags() -> None:
     flags.DEFINE_float("tolerance_points", 0.5, "Largest accepted difference of the mean test accuracy.")
     flags.DEFINE_string("out", "", "Folder for <config>.json with both sides and the difference (optional).")
     flags.mark_flags_as_required(["results", "workdir"])
-
-
-def per_seed_test_accuracy(results: dict[str, Any]) -> list[float]:
-    """Each member's (or fold's) test accuracy, in [0, 1]."""
-    for field in ("test_accuracy_per_fold", "test_accuracy_per_seed", "test_accuracy_per_member"):
-        if field in results:
-            return [float(value) for value in results[field]]
-    return [float(results["test_accuracy"])]
 
 
 def read_committed(folder: pathlib.Path) -> dict[str, Any]:
@@ -65,8 +57,8 @@ def fields_added_since(recorded_config: dict[str, Any]) -> dict[str, Any]:
 
 def comparison(name: str, committed: dict[str, Any], rerun: dict[str, Any], tolerance_points: float) -> dict[str, Any]:
     """Both sides' mean test accuracy (in %) and per-seed values, their difference, and the verdict."""
-    committed_seeds = per_seed_test_accuracy(committed)
-    rerun_seeds = per_seed_test_accuracy(rerun)
+    committed_seeds = results_table.test_accuracies(committed)
+    rerun_seeds = results_table.test_accuracies(rerun)
     committed_mean = 100 * sum(committed_seeds) / len(committed_seeds)
     rerun_mean = 100 * sum(rerun_seeds) / len(rerun_seeds)
     difference = rerun_mean - committed_mean

@@ -32,9 +32,6 @@ TOLERANCE = 0.01
 # gives test numbers only.
 REPORT_VAL_EPOCH = {"B": "best"}
 
-_RESULTS_DIR = flags.DEFINE_string("results_dir", "results/cpu", "The campaign's results: one folder per config.")
-_OUT = flags.DEFINE_string("out", "results/README.md", "The markdown table to write (reproduction.png beside it).")
-
 
 def load_results(results_dir: pathlib.Path) -> dict[str, dict[str, Any]]:
     """config name -> its results.json, for every config folder that has one."""
@@ -56,6 +53,13 @@ def load_ablations(results_dir: pathlib.Path) -> dict[str, list[tuple[str, dict[
 
 def _per_member(results: dict[str, Any], field: str, single: float) -> list[float]:
     return list(results.get(f"{field}_per_member", results.get(f"{field}_per_seed", [single])))
+
+
+def test_accuracies(results: dict[str, Any]) -> list[float]:
+    """Each member's (k-fold: each fold's) test accuracy in a results.json, in [0, 1]."""
+    if "folds" in results:
+        return [float(value) for value in results["test_accuracy_per_fold"]]
+    return [float(value) for value in _per_member(results, "test_accuracy", results["test_accuracy"])]
 
 
 def reported(reference: dict[str, Any]) -> tuple[str, float]:
@@ -120,11 +124,7 @@ def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str,
     reference = config["reference"]
     split, report_value = reported(reference)
     ours = ours_on(split or "test", results)
-    test = (
-        list(results["test_accuracy_per_fold"])
-        if "folds" in results
-        else _per_member(results, "test_accuracy", results["test_accuracy"])
-    )
+    test = test_accuracies(results)
     line = {
         "report": reference["report"],
         "config": name,
@@ -387,13 +387,22 @@ def write(results_dir: pathlib.Path, out: pathlib.Path) -> list[dict[str, Any]]:
     return rows
 
 
+def define_flags() -> None:
+    """The command's flags, defined only when it runs as a program: other modules import this one
+    (suite, rerun), and absl flags are global (a second `--out` would clash)."""
+    flags.DEFINE_string("results_dir", "results/cpu", "The campaign's results: one folder per config.")
+    flags.DEFINE_string("out", "results/README.md", "The markdown table to write (reproduction.png beside it).")
+
+
 @cli.exit_on_user_error
 def main(argv: list[str]) -> None:
     cli.begin(argv)
-    rows = write(pathlib.Path(_RESULTS_DIR.value), pathlib.Path(_OUT.value))
+    options = flags.FLAGS
+    rows = write(pathlib.Path(options.results_dir), pathlib.Path(options.out))
     counts = {v: sum(line["verdict"] == v for line in rows) for v in ("reproduced", "above", "below")}
-    print(f"{_OUT.value}: {len(rows)} configs, " + ", ".join(f"{n} {v}" for v, n in counts.items()))
+    print(f"{options.out}: {len(rows)} configs, " + ", ".join(f"{n} {v}" for v, n in counts.items()))
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main, flags_parser=cli.parse_flags)
