@@ -1,17 +1,21 @@
 """What N seeds in one program cost against N separate single runs, per model and members program.
 
   python -m benchmarks.ensemble_scaling [--configs=b_lenet5,e_cnn5] [--members=1,4,8,16]
-      [--programs=vmap,map] [--num_examples=5120] [--repeats=2]
+      [--programs=vmap,map] [--conv_impls=auto] [--num_examples=5120] [--repeats=2]
 
 For each config, members program (`vmap`: the members batched into every op; `map`: one after
 another inside the program, see fmnist_jax/ensemble.py) and N it compiles the real train epoch of
 N members on the first `num_examples` training images, runs it once, then `repeats` epochs more (each
 on the state the previous one returned) and reports their median. "N separate" is N times the
 measured single-member epoch: what N runs would cost. A ratio program / separate below 1 is what
-training the members in one program saves.
+training the members in one program saves. `--conv_impls` times each config with each convolution
+lowering (config.conv_impl: auto, xla, im2col, toeplitz): a vmapped XLA convolution becomes a grouped
+one, while the matmul lowerings become batched matmuls.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import jax
 from absl import app, flags
@@ -25,6 +29,7 @@ _MEMBERS = flags.DEFINE_list("members", ["1", "4", "8", "16"], "Ensemble sizes t
 _NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 5120, "Training examples per timed epoch.")
 _REPEATS = flags.DEFINE_integer("repeats", 2, "Timed epochs after the first (their median is reported).")
 _PROGRAMS = flags.DEFINE_list("programs", ["vmap", "map"], "Members programs to time (see fmnist_jax/ensemble.py).")
+_CONV_IMPLS = flags.DEFINE_list("conv_impls", ["auto"], "Convolution lowerings to time (config.conv_impl).")
 
 
 def time_members(
@@ -49,21 +54,22 @@ def main(argv: list[str]) -> None:
     labels = jax.device_put(fmnist.train_labels[: _NUM_EXAMPLES.value])
     print(common.machine_header(f"ensemble scaling, {_NUM_EXAMPLES.value} examples per epoch") + "\n")
     print(
-        "| config | batch | members N | program | epoch s | N separate s | program / separate "
+        "| config | batch | conv | members N | program | epoch s | N separate s | program / separate "
         "| images/s (all members) | compile s |"
     )
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|")
-    for name in _CONFIGS.value:
+    print("|---|---:|---|---:|---|---:|---:|---:|---:|---:|")
+    for name, conv_impl in itertools.product(_CONFIGS.value, _CONV_IMPLS.value):
         config = config_from_file(CONFIG_DIR / f"{name}.py")
+        config.conv_impl = conv_impl
         single_s = time_members(config, 1, "vmap", images, labels, _REPEATS.value)["epoch_s"]  # one run's cost
         for num_members in map(int, _MEMBERS.value):
             for program in _PROGRAMS.value if num_members > 1 else ["single"]:
                 r = time_members(config, num_members, program, images, labels, _REPEATS.value)
                 separate_s = num_members * single_s
                 print(
-                    f"| {name} | {config.batch_size} | {num_members} | {program} | {r['epoch_s']:.2f} "
-                    f"| {separate_s:.2f} | {r['epoch_s'] / separate_s:.2f} | {r['images_per_s']:.0f} "
-                    f"| {r['compile_s']:.1f} |",
+                    f"| {name} | {config.batch_size} | {conv_impl} | {num_members} | {program} "
+                    f"| {r['epoch_s']:.2f} | {separate_s:.2f} | {r['epoch_s'] / separate_s:.2f} "
+                    f"| {r['images_per_s']:.0f} | {r['compile_s']:.1f} |",
                     flush=True,
                 )
 
