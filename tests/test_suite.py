@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 
@@ -119,5 +120,8 @@ def test_every_ablation_command_changes_existing_fields_of_an_existing_config():
             # The change is a change, and of the field's own type (so the flag parses).
             if isinstance(current, bool):
                 assert value in ("True", "False") and (value == "True") != current, field
+            elif isinstance(current, tuple):  # written as a Python literal, e.g. conv_kernel_l2_layers=()
+                parsed = ast.literal_eval(value)
+                assert isinstance(parsed, tuple) and parsed != current, field
             else:
                 assert type(current)(value) != current, field
