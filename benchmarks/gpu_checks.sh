@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks BENCHMARKS.md owes, as one prepared script for a machine with one NVIDIA GPU:
 #   1. throughput of every architecture (batch 128 and 2048; step 2 is the ensemble scaling);
-#   2. 16 vmapped LeNet-5 seeds against one (benchmarks.ensemble_scaling, vmap and map);
+#   2. 16 vmapped LeNet-5 seeds against one (benchmarks.ensemble_scaling, XLA's conv and im2col);
 #   3. time to 93 % test accuracy with the speedrun recipe (and b_lenet5 beside it);
 #   4. JAX against PyTorch on CUDA, eager and torch.compile, batch 128, 3 repeats (benchmarks.compare
 #      refuses a GPU-vs-CPU comparison).
@@ -68,8 +68,10 @@ else
 fi
 step 190 throughput "Throughput of every architecture" benchmarks.throughput "${models[@]}" "$batches" "$steps" \
   --ensemble_members= --out="$work/throughput"
+# vmap only (map measured 1.09x separate runs on the H200, 2026-11-29), but with both lowerings: XLA's
+# conv (a grouped conv once vmapped, the suspect of 16 members costing 8-9x one) and im2col (batched matmuls).
 step 60 ensemble_scaling "16 LeNet-5 seeds in one program against one" benchmarks.ensemble_scaling \
-  --configs=b_lenet5 --members=1,16 "$examples" --repeats=3
+  --configs=b_lenet5 --members=1,16 --programs=vmap --conv_impls=auto,im2col "$examples" --repeats=3
 step 45 time_to_accuracy "Time to accuracy (test), the speedrun beside b_lenet5" benchmarks.time_to_accuracy \
   "${tta[@]}" --targets=0.90,0.92,0.93 --split=test --out="$work/time_to_accuracy"
 step 270 compare "JAX against PyTorch on CUDA (batch 128)" benchmarks.compare "${cmp[@]}" --batch_sizes=128 \
