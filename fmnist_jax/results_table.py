@@ -238,7 +238,7 @@ def render(results_dir: pathlib.Path) -> tuple[str, list[dict[str, Any]]]:
         lines += ["", f"Ablations whose config has no result yet (not shown): {', '.join(f'`{n}`' for n in orphans)}."]
     lines += _ablation_section(rows)
     lines += _notes_section(rows)
-    lines += _report_c_losses(results)
+    lines += _report_c_losses(results, ablations)
     lines += _rerun_section(results_dir)
     lines += _provenance_section(results)
     return "\n".join(lines) + "\n", rows
@@ -282,8 +282,11 @@ def _notes_section(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _report_c_losses(results: dict[str, dict[str, Any]]) -> list[str]:
-    """Report C gives losses as Keras prints them (data loss + the L2 term): ours both ways, last epoch."""
+def _report_c_losses(
+    results: dict[str, dict[str, Any]], ablations: dict[str, list[tuple[str, dict[str, Any]]]]
+) -> list[str]:
+    """Report C gives losses as Keras prints them (data loss + the L2 term): ours both ways, last epoch,
+    for each config and each of its ablations (a change of the L2 term shows in both columns)."""
     chosen = {n: r for n, r in results.items() if r["config"]["reference"]["report"] == "C"}
     if not chosen:
         return []
@@ -295,16 +298,19 @@ def _report_c_losses(results: dict[str, dict[str, Any]]) -> list[str]:
         "|---|---:|---:|---:|",
     ]
     for name, res in chosen.items():
-        reference, last = res["config"]["reference"], res["history"][-1]
-        with_penalty = (
-            f"{last['train_loss_with_penalty']:.4f} / {last['val_loss_with_penalty']:.4f}"
-            if "val_loss_with_penalty" in last
-            else "-"
-        )
-        lines.append(
-            f"| `{name}` | {reference['train_loss']:.4f} / {reference['val_loss']:.4f} | {with_penalty} | "
-            f"{last['train_loss']:.4f} / {last['val_loss']:.4f} |"
-        )
+        reference = res["config"]["reference"]
+        runs = [(f"`{name}`", res)] + [(f"`{name}` with `{change}`", run) for change, run in ablations.get(name, [])]
+        for label, run in runs:
+            last = run["history"][-1]
+            with_penalty = (
+                f"{last['train_loss_with_penalty']:.4f} / {last['val_loss_with_penalty']:.4f}"
+                if "val_loss_with_penalty" in last
+                else "-"
+            )
+            lines.append(
+                f"| {label} | {reference['train_loss']:.4f} / {reference['val_loss']:.4f} | {with_penalty} | "
+                f"{last['train_loss']:.4f} / {last['val_loss']:.4f} |"
+            )
     return lines
 
 

@@ -137,3 +137,15 @@ def test_images_per_s_comes_from_the_median_epoch_so_a_paused_one_does_not_move_
     assert results_table.median_epoch_images_per_s(results) == 3 * 100 * 32 / 2.0
     folds = {"folds": [results, dict(results, history=[{"epoch_time_s": 4.0}] * 3)]}
     assert results_table.median_epoch_images_per_s(folds) == 3 * 100 * 32 / 4.0  # median of 2, 2, 300, 4, 4, 4
+
+
+def test_report_c_losses_show_each_ablation_beside_its_config():
+    results = results_table.load_results(RESULTS_DIR)
+    ablations = results_table.load_ablations(RESULTS_DIR)
+    changed = "conv_kernel_l2_layers=()"
+    ablation = dict(ablations["c_dropout"])[changed]
+    lines = results_table._report_c_losses({"c_dropout": results["c_dropout"]}, {"c_dropout": ablations["c_dropout"]})
+    row = next(line for line in lines if line.startswith(f"| `c_dropout` with `{changed}` |"))
+    last = ablation["history"][-1]  # the ablation's own losses, not its config's
+    assert f"{last['val_loss_with_penalty']:.4f}" in row and f"{last['val_loss']:.4f}" in row
+    assert len([line for line in lines if line.startswith("| `c_dropout`")]) == 1 + len(ablations["c_dropout"])
