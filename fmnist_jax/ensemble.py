@@ -11,7 +11,9 @@ How the one program runs its members (`config.members_program`): `vmap` batches 
 operation (what fills a GPU or TPU); `map` runs them one after another inside the program
 (`lax.map`), each with the single run's own operations. On a 2-core CPU the batched matmuls of
 `vmap` cost 1.03-1.33x N separate runs, `map` 0.91-1.15x (BENCHMARKS.md, "Ensembles", 2026-11-29),
-so `auto` is `map` on CPU and `vmap` elsewhere.
+so `auto` is `map` on CPU and `vmap` elsewhere. Under `map` a member stopped by its early stopping
+is skipped (`over_training_members`), so an ensemble whose members stop at different epochs pays
+only for the epochs each member trains.
 """
 
 from __future__ import annotations
@@ -110,6 +112,31 @@ def over_members(fn: Any, num_members: int, members_program: str = "vmap") -> An
     if members_program == "map":
         return lambda member_states, images, labels: lax.map(lambda one: fn(one, images, labels), member_states)
     return jax.vmap(fn, in_axes=(0, None, None))
+
+
+def over_training_members(fn: Any, num_members: int, members_program: str) -> Any:
+    """The train epoch over the members, as over_members, with a fourth argument `training` (bool per
+    member): with `map`, a member whose early stopping has stopped it is skipped (`lax.cond` runs one
+    branch only): its state comes back as it went in, with zero metrics. `vmap` computes every member
+    in each batched op, so there a stopped member trains on in lockstep (nothing it learns is kept)."""
+    if num_members == 1 or members_program != "map":
+        over = over_members(fn, num_members, members_program)
+        return lambda member_states, images, labels, training: over(member_states, images, labels)
+
+    def epoch(member_states: Any, images: jax.Array, labels: jax.Array, training: jax.Array) -> Any:
+        one_state = jax.tree_util.tree_map(lambda leaf: leaf[0], member_states)
+        _, metrics_shape = jax.eval_shape(fn, one_state, images, labels)
+
+        def skipped(state: Any) -> Any:
+            return state, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), metrics_shape)
+
+        def one(state_and_training: tuple[Any, jax.Array]) -> Any:
+            state, trains = state_and_training
+            return lax.cond(trains, lambda kept: fn(kept, images, labels), skipped, state)
+
+        return lax.map(one, (member_states, training))
+
+    return epoch
 
 
 def member_test_results(

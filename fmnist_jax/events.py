@@ -43,7 +43,8 @@ class EpochEvents:
             if field in entry:
                 self._writer.add_scalar(tag, entry[field], epoch)
             for member, value in enumerate(entry.get(f"{field}_per_member", ())):
-                self._writer.add_scalar(f"{tag}/member_{member:02d}", value, epoch)
+                if value is not None:  # None: that member stopped early and did not train this epoch
+                    self._writer.add_scalar(f"{tag}/member_{member:02d}", value, epoch)
         self._writer.flush()
 
     def close(self) -> None:

@@ -109,8 +109,19 @@ def is_finished(record: dict[str, Any], config: Any) -> bool:
     return record["stopped_early"] or record["epoch"] >= config.num_epochs
 
 
-def _epoch_entry(epoch: int, train_metrics: dict[str, Any], val_metrics: dict[str, Any], num_members: int) -> dict:
-    """One history entry: means over members, plus each member's value when there are several."""
+def members_training(record: dict[str, Any], config: Any, num_members: int) -> np.ndarray:
+    """Per member: does it train this epoch? Not once its early stopping has stopped it (patience spent)."""
+    if not config.early_stopping_patience:
+        return np.ones(num_members, bool)
+    return np.asarray(record["epochs_without_improvement"]) < config.early_stopping_patience
+
+
+def _epoch_entry(
+    epoch: int, train_metrics: dict[str, Any], val_metrics: dict[str, Any], num_members: int, trained: np.ndarray
+) -> dict:
+    """One history entry: means over members, plus each member's value when there are several. A member
+    that did not train this epoch (stopped early) has no train metrics (None) and is left out of their
+    mean; its validation metrics are its kept state's, evaluated as every member's."""
     values = {
         "train_loss": np.asarray(train_metrics["train_loss"]),
         "train_accuracy": np.asarray(train_metrics["train_accuracy"]),
@@ -120,9 +131,13 @@ def _epoch_entry(epoch: int, train_metrics: dict[str, Any], val_metrics: dict[st
     if "loss_with_penalty" in val_metrics:  # a regularised model: the loss as Keras reports it, too
         values["train_loss_with_penalty"] = np.asarray(train_metrics["train_loss_with_penalty"])
         values["val_loss_with_penalty"] = np.asarray(val_metrics["loss_with_penalty"])
-    entry: dict[str, Any] = {"epoch": epoch, **{name: float(value.mean()) for name, value in values.items()}}
+    counted = {name: trained if name.startswith("train_") else np.ones_like(trained) for name in values}
+    entry: dict[str, Any] = {"epoch": epoch}
+    entry.update({name: float(np.atleast_1d(value)[counted[name]].mean()) for name, value in values.items()})
     if num_members > 1:
-        entry.update({f"{name}_per_member": value.tolist() for name, value in values.items()})
+        for name, value in values.items():
+            entry[f"{name}_per_member"] = [v if c else None for v, c in zip(value.tolist(), counted[name], strict=True)]
+        entry["members_trained"] = int(trained.sum())
     return entry
 
 
@@ -160,19 +175,21 @@ def _update_best(record: dict[str, Any], val_metrics: dict[str, Any], epoch: int
 def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str, Any]) -> dict[str, Any]:
     """Trains from record['epoch'] to the end (or early stop), checkpointing every epoch.
 
-    Early stopping and the best model are per member: a member past its patience keeps training
-    in lockstep, but the model kept and evaluated is its best up to its own stop (what its separate
-    run would have kept; a later improvement does not count); the run stops when every
-    member has stopped.
+    Early stopping and the best model are per member: the model kept and evaluated is each member's
+    best up to its own stop (what its separate run would have kept); the run stops when every member
+    has stopped. A stopped member trains no more where the members program allows it (`map` skips
+    it, which saves its share of each epoch); `vmap` trains it on in lockstep, and nothing it learns
+    later may replace its kept model.
     """
     config, splits = run.config, run.splits
     train_images, train_labels = run.put_split(splits.train_images, splits.train_labels)
     val_images, val_labels = run.put_split(splits.val_images, splits.val_labels)
     train_epoch, compile_train_s = timed_compile(
-        ensemble.over_members(train.make_train_epoch(run.train_options), run.num_members, run.members_program),
+        ensemble.over_training_members(train.make_train_epoch(run.train_options), run.num_members, run.members_program),
         state,
         train_images,
         train_labels,
+        np.ones(run.num_members, bool),
         donate=True,
     )
     evaluate, compile_eval_s = run.compile_evaluate(train.model_variables(state), val_images, val_labels)
@@ -196,8 +213,9 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
             # time includes the profiler's overhead; the epochs after it are clean).
             tracing = config.trace_dir and epoch_index == first_epoch
             with jax.profiler.trace(config.trace_dir) if tracing else contextlib.nullcontext():
+                training = members_training(record, config, run.num_members)
                 start = time.perf_counter()
-                state, train_metrics = train_epoch(state, train_images, train_labels)
+                state, train_metrics = train_epoch(state, train_images, train_labels, training)
                 train_metrics = parallel.to_host(jax.block_until_ready(train_metrics))
                 epoch_time_s = time.perf_counter() - start
             start = time.perf_counter()
@@ -206,7 +224,7 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
             val_time_s = time.perf_counter() - start
 
             epoch = epoch_index + 1
-            entry = _epoch_entry(epoch, train_metrics, val_metrics, run.num_members)
+            entry = _epoch_entry(epoch, train_metrics, val_metrics, run.num_members, training)
             lr_fraction = float(run.relative_lr(epoch * run.steps_per_epoch - 1))  # the optimizer's own
             if run.layout.is_sweep:
                 entry["learning_rate_per_member"] = [lr * lr_fraction for lr in run.layout.learning_rates]
@@ -254,7 +272,8 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
 
 def _log_epoch(entry: dict[str, Any], run: Run) -> None:
     config = run.config
-    images_per_s = run.num_members * run.steps_per_epoch * config.batch_size / entry["epoch_time_s"]
+    members_trained = entry.get("members_trained", run.num_members)
+    images_per_s = members_trained * run.steps_per_epoch * config.batch_size / entry["epoch_time_s"]
     logging.info(
         "epoch %d/%d: train_loss %.4f train_accuracy %.4f val_loss %.4f val_accuracy %.4f%s (%.2f s, %.0f images/s)%s",
         entry["epoch"],
@@ -266,8 +285,16 @@ def _log_epoch(entry: dict[str, Any], run: Run) -> None:
         f" lr {entry['learning_rate']:.3g}" if "learning_rate" in entry else "",
         entry["epoch_time_s"],
         images_per_s,
-        f" [mean of {run.num_members} members]" if run.num_members > 1 else "",
+        _members_text(run.num_members, members_trained),
     )
+
+
+def _members_text(num_members: int, members_trained: int) -> str:
+    if num_members == 1:
+        return ""
+    if members_trained == num_members:
+        return f" [mean of {num_members} members]"
+    return f" [{members_trained} of {num_members} members trained; val: mean of all]"
 
 
 class Interrupted(UserError):

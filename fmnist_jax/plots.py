@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import textwrap
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,10 +72,14 @@ def plot_curves(
                 ax.plot(epochs, [e[name] for e in history], style, marker="o", label=split)
                 continue
             for colour, (label, members) in enumerate(groups):
-                values = np.asarray([e[f"{name}_per_member"][members] for e in history])  # epochs x members
-                ax.plot(epochs, values.mean(axis=1), style, color=f"C{colour}", label=f"{label} {split}")
+                # epochs x members; a member stopped early has no train metrics (None -> NaN, left out)
+                values = np.asarray([e[f"{name}_per_member"][members] for e in history], dtype=float)
+                with warnings.catch_warnings():  # a sweep point whose members have all stopped: NaN
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    low, mean, high = np.nanmin(values, 1), np.nanmean(values, 1), np.nanmax(values, 1)
+                ax.plot(epochs, mean, style, color=f"C{colour}", label=f"{label} {split}")
                 if values.shape[1] > 1:
-                    ax.fill_between(epochs, values.min(axis=1), values.max(axis=1), color=f"C{colour}", alpha=0.2)
+                    ax.fill_between(epochs, low, high, color=f"C{colour}", alpha=0.2)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)

@@ -112,10 +112,14 @@ def median_epoch_images_per_s(results: dict[str, Any]) -> float:
     shared the cores or was paused (SIGSTOP) while other work ran does not move it, as it moves the
     total-time figure results.json records (images_per_s)."""
     runs = results.get("folds", [results])
-    epoch_times = [entry["epoch_time_s"] for run in runs for entry in run["history"]]
     first = runs[0]  # every fold has the same members, steps and batch size
-    images_per_epoch = first.get("num_members", 1) * first["steps_per_epoch"] * first["config"]["batch_size"]
-    return images_per_epoch / float(np.median(epoch_times))
+    member_images = first["steps_per_epoch"] * first["config"]["batch_size"]
+    epochs = [entry for run in runs for entry in run["history"]]
+    epoch_images = [entry.get("members_trained", first.get("num_members", 1)) * member_images for entry in epochs]
+    epoch_times = [entry["epoch_time_s"] for entry in epochs]
+    if len(set(epoch_images)) == 1:  # every epoch trained the same members: the median epoch's time
+        return epoch_images[0] / float(np.median(epoch_times))
+    return float(np.median(np.asarray(epoch_images) / np.asarray(epoch_times)))  # members stopped early
 
 
 def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

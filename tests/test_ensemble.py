@@ -164,16 +164,21 @@ def test_a_two_value_learning_rate_sweep_equals_two_single_runs(tmp_path):
     assert (tmp_path / "sweep" / "curves.png").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("members_program", ["map", "vmap"])
-def test_both_members_programs_train_each_member_as_its_single_run(fashion_mnist, members_program):
-    # One epoch of b_lenet5 (dropout-free, Adam) on 640 real images: member 1 of two, run by either
-    # program, follows the single run with seed + 1; `map` runs the single run's very ops.
+def _two_members_of_b_lenet5(fashion_mnist):
+    """(model, tx, stacked states of seeds 3 and 4, 640 real images, their labels, the train epoch)."""
     config = small_config("b_lenet5", num_seeds=2, seed=3)
     images = jax.device_put(fashion_mnist.train_images[:640])
     labels = jax.device_put(fashion_mnist.train_labels[:640])
     model, tx = build_model(config), optim.make_optimizer(config, 10)
     states = ensemble.create_states(model, tx, ensemble.layout_from_config(config))
-    epoch = train.make_train_epoch(train.options_from_config(config))
+    return model, tx, states, images, labels, train.make_train_epoch(train.options_from_config(config))
+
+
+@pytest.mark.parametrize("members_program", ["map", "vmap"])
+def test_both_members_programs_train_each_member_as_its_single_run(fashion_mnist, members_program):
+    # One epoch of b_lenet5 (dropout-free, Adam) on 640 real images: member 1 of two, run by either
+    # program, follows the single run with seed + 1; `map` runs the single run's very ops.
+    model, tx, states, images, labels, epoch = _two_members_of_b_lenet5(fashion_mnist)
     members, member_metrics = jax.jit(ensemble.over_members(epoch, 2, members_program))(states, images, labels)
     single, single_metrics = jax.jit(epoch)(train.create_train_state(model, tx, 4), images, labels)
     np.testing.assert_allclose(member_metrics["train_loss"][1], single_metrics["train_loss"], rtol=1e-5)
@@ -186,3 +191,42 @@ def test_auto_members_program_is_map_on_cpu_unless_members_are_sharded():
     assert ensemble.resolve_members_program("auto") == "map"
     assert ensemble.resolve_members_program("auto", "members") == "vmap"
     assert ensemble.resolve_members_program("vmap") == "vmap"
+
+
+def test_map_skips_a_stopped_member_and_trains_the_others_bit_for_bit(fashion_mnist):
+    # The same epoch as above, with member 1 stopped: member 0 gets exactly what the plain `map` program
+    # gives it, member 1 comes back as it went in (its epoch is not computed), with zero metrics.
+    _, _, states, images, labels, epoch = _two_members_of_b_lenet5(fashion_mnist)
+    plain, plain_metrics = jax.jit(ensemble.over_members(epoch, 2, "map"))(states, images, labels)
+    skipping = jax.jit(ensemble.over_training_members(epoch, 2, "map"))
+    both, both_metrics = skipping(states, images, labels, np.array([True, True]))
+    one, one_metrics = skipping(states, images, labels, np.array([True, False]))
+    for trained, metrics_of in ((both, both_metrics), (one, one_metrics)):
+        for got, expected in zip(jax.tree.leaves(trained), jax.tree.leaves(plain), strict=True):
+            np.testing.assert_array_equal(got[0], expected[0])
+        np.testing.assert_array_equal(metrics_of["train_loss"][0], plain_metrics["train_loss"][0])
+    for got, expected in zip(jax.tree.leaves(one), jax.tree.leaves(states), strict=True):
+        np.testing.assert_array_equal(got[1], expected[1])
+    assert one_metrics["train_loss"][1] == 0 and both_metrics["train_loss"][1] == plain_metrics["train_loss"][1]
+
+
+def test_a_member_stopped_early_trains_no_more_and_says_so(tmp_path):
+    # Two sweep points: at lr 1e-9 nothing changes, so member 1 stops after epoch 1 + patience; at 3e-3
+    # member 0 keeps improving. Member 1's later epochs are skipped (`map`, CPU's program).
+    config = small_config("b_lenet5", train_limit=1500, num_epochs=5, early_stopping_patience=2)
+    config.sweep.learning_rate = (3e-3, 1e-9)
+    results = experiment.train_and_evaluate(config, str(tmp_path))
+    history = results["history"]
+    stop = results["best_epoch_per_member"][1] + 2  # the epoch its patience ran out
+    assert stop < len(history), "member 0 should outlast member 1 here"
+    for entry in history:
+        skipped = entry["epoch"] > stop
+        assert entry["members_trained"] == (1 if skipped else 2)
+        assert (entry["train_loss_per_member"][1] is None) == skipped
+        if skipped:  # its mean is member 0's own; member 1's validation is its unchanged state's
+            assert entry["train_loss"] == entry["train_loss_per_member"][0]
+            assert entry["val_loss_per_member"][1] == history[stop - 1]["val_loss_per_member"][1]
+    member_epochs = sum(entry["members_trained"] for entry in history)
+    images = member_epochs * results["steps_per_epoch"] * config.batch_size
+    assert results["images_per_s"] == pytest.approx(images / results["train_time_s"])
+    assert (tmp_path / "curves.png").stat().st_size > 10_000
