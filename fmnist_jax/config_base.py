@@ -110,9 +110,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.kfold = 0
     c.kfold_index = -1  # set by the k-fold driver for each fold's run; -1 = not a fold
     # k-fold with one model for all folds: fold i > 0 starts from fold i-1's final params and batch
-    # statistics (with a fresh optimizer, so its schedule starts again), as Keras code that compiles
-    # the model once, outside the fold loop, and calls fit() once per fold does. Later folds have then
-    # trained on their own validation fold. False = every fold starts from a fresh model.
+    # statistics, as Keras code that compiles the model once, outside the fold loop, and calls fit()
+    # once per fold does. Later folds have then trained on their own validation fold. The optimizer
+    # starts fresh (chosen): its schedule starts again as Keras' LearningRateScheduler does on each
+    # fit(), while Keras would keep Adam's moments. False = every fold starts from a fresh model.
     c.kfold_continue = False
 
     # Evaluation extras.
