@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from absl import logging
 
-from fmnist_jax import checkpoints, environment, loop, parallel, plots
+from fmnist_jax import checkpoints, environment, loop, metrics, parallel, plots
 from fmnist_jax import workdir as run_files
 from fmnist_jax.errors import CheckpointError, UserError
 from fmnist_jax.loop import Interrupted  # noqa: F401  (what a stopped run raises; callers catch it here)
@@ -53,8 +53,12 @@ def _results(run: Run, record: dict[str, Any], test: dict[str, Any], compile_tes
         "compile_time_s": record["compile_time_train_s"] + compile_test_s,
         "train_time_s": train_time_s,
         "step_time_ms": 1e3 * train_time_s / max(num_steps, 1),
-        # Images through the optimizer per second, all members together.
+        # Images through the optimizer per second, all members together: over the whole training time,
+        # and in the median epoch (which an epoch slowed by other work on the machine does not move).
         "images_per_s": images_per_s,
+        "median_epoch_images_per_s": metrics.median_epoch_images_per_s(
+            history, run.steps_per_epoch * config.batch_size, run.num_members
+        ),
         "device": environment.device_info(),
         "parallel": config.parallel,
         "versions": environment.versions(),

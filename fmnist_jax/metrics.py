@@ -112,3 +112,15 @@ def ensemble_predictions(member_logits: np.ndarray) -> tuple[np.ndarray, np.ndar
     # Mean probabilities are below 1, so half of one never outweighs a whole vote: they only break ties.
     vote = (votes + 0.5 * mean_probability).argmax(axis=-1)
     return mean_probability, vote
+
+
+def median_epoch_images_per_s(history: Sequence[dict[str, Any]], member_images: int, num_members: int) -> float:
+    """Images through the optimizer per second (all members) in a run's median epoch: an epoch that
+    shared the cores or was paused (SIGSTOP) while other work ran does not move it, as it moves the
+    total-time figure (results.json's images_per_s). member_images: one member's images per epoch;
+    an epoch's `members_trained` (members stopped early train no more) counts, else num_members."""
+    epoch_images = [entry.get("members_trained", num_members) * member_images for entry in history]
+    epoch_times = [entry["epoch_time_s"] for entry in history]
+    if len(set(epoch_images)) == 1:  # every epoch trained the same members: the median epoch's time
+        return epoch_images[0] / float(np.median(epoch_times))
+    return float(np.median(np.asarray(epoch_images) / np.asarray(epoch_times)))

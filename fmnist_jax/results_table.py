@@ -18,7 +18,6 @@ import pathlib
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from absl import app, flags
 
 from fmnist_jax import campaign, cli, metrics, plots
@@ -108,18 +107,12 @@ def _spread(values: Sequence[float]) -> tuple[str, str]:
 
 
 def median_epoch_images_per_s(results: dict[str, Any]) -> float:
-    """Images through the optimizer per second (all members) in the run's median epoch: an epoch that
-    shared the cores or was paused (SIGSTOP) while other work ran does not move it, as it moves the
-    total-time figure results.json records (images_per_s)."""
+    """metrics.median_epoch_images_per_s over a run's epochs (a k-fold run's: every fold's)."""
     runs = results.get("folds", [results])
     first = runs[0]  # every fold has the same members, steps and batch size
     member_images = first["steps_per_epoch"] * first["config"]["batch_size"]
     epochs = [entry for run in runs for entry in run["history"]]
-    epoch_images = [entry.get("members_trained", first.get("num_members", 1)) * member_images for entry in epochs]
-    epoch_times = [entry["epoch_time_s"] for entry in epochs]
-    if len(set(epoch_images)) == 1:  # every epoch trained the same members: the median epoch's time
-        return epoch_images[0] / float(np.median(epoch_times))
-    return float(np.median(np.asarray(epoch_images) / np.asarray(epoch_times)))  # members stopped early
+    return metrics.median_epoch_images_per_s(epochs, member_images, first.get("num_members", 1))
 
 
 def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

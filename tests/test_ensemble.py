@@ -229,4 +229,9 @@ def test_a_member_stopped_early_trains_no_more_and_says_so(tmp_path):
     member_epochs = sum(entry["members_trained"] for entry in history)
     images = member_epochs * results["steps_per_epoch"] * config.batch_size
     assert results["images_per_s"] == pytest.approx(images / results["train_time_s"])
+    epoch_rates = [
+        entry["members_trained"] * results["steps_per_epoch"] * config.batch_size / entry["epoch_time_s"]
+        for entry in history
+    ]
+    assert results["median_epoch_images_per_s"] == pytest.approx(np.median(epoch_rates))
     assert (tmp_path / "curves.png").stat().st_size > 10_000

@@ -137,6 +137,9 @@ def test_images_per_s_comes_from_the_median_epoch_so_a_paused_one_does_not_move_
     assert results_table.median_epoch_images_per_s(results) == 3 * 100 * 32 / 2.0
     folds = {"folds": [results, dict(results, history=[{"epoch_time_s": 4.0}] * 3)]}
     assert results_table.median_epoch_images_per_s(folds) == 3 * 100 * 32 / 4.0  # median of 2, 2, 300, 4, 4, 4
+    # Members stopped early: each epoch counts the members it trained (3, 2, 1 here: 4800, 3200, 1600 images/s).
+    stopping = [{"epoch_time_s": 2.0, "members_trained": n} for n in (3, 2, 1)]
+    assert results_table.median_epoch_images_per_s(dict(results, history=stopping)) == 2 * 100 * 32 / 2.0
 
 
 def test_report_c_losses_show_each_ablation_beside_its_config():
