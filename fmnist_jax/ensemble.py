@@ -114,12 +114,17 @@ def over_members(fn: Any, num_members: int, members_program: str = "vmap") -> An
     return jax.vmap(fn, in_axes=(0, None, None))
 
 
+def skips_stopped_members(num_members: int, members_program: str) -> bool:
+    """Whether the train epoch skips the members whose early stopping has stopped them (`map` only)."""
+    return num_members > 1 and members_program == "map"
+
+
 def over_training_members(fn: Any, num_members: int, members_program: str) -> Any:
     """The train epoch over the members, as over_members, with a fourth argument `training` (bool per
     member): with `map`, a member whose early stopping has stopped it is skipped (`lax.cond` runs one
     branch only): its state comes back as it went in, with zero metrics. `vmap` computes every member
     in each batched op, so there a stopped member trains on in lockstep (nothing it learns is kept)."""
-    if num_members == 1 or members_program != "map":
+    if not skips_stopped_members(num_members, members_program):
         over = over_members(fn, num_members, members_program)
         return lambda member_states, images, labels, training: over(member_states, images, labels)
 

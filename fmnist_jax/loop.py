@@ -214,6 +214,8 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
             tracing = config.trace_dir and epoch_index == first_epoch
             with jax.profiler.trace(config.trace_dir) if tracing else contextlib.nullcontext():
                 training = members_training(record, config, run.num_members)
+                if not ensemble.skips_stopped_members(run.num_members, run.members_program):
+                    training = np.ones_like(training)  # vmap: every member trains (in lockstep)
                 start = time.perf_counter()
                 state, train_metrics = train_epoch(state, train_images, train_labels, training)
                 train_metrics = parallel.to_host(jax.block_until_ready(train_metrics))

@@ -210,17 +210,20 @@ def test_map_skips_a_stopped_member_and_trains_the_others_bit_for_bit(fashion_mn
     assert one_metrics["train_loss"][1] == 0 and both_metrics["train_loss"][1] == plain_metrics["train_loss"][1]
 
 
-def test_a_member_stopped_early_trains_no_more_and_says_so(tmp_path):
+@pytest.mark.parametrize("members_program", ["map", "vmap"])
+def test_a_member_stopped_early_trains_no_more_and_says_so(tmp_path, members_program):
     # Two sweep points: at lr 1e-9 nothing changes, so member 1 stops after epoch 1 + patience; at 3e-3
-    # member 0 keeps improving. Member 1's later epochs are skipped (`map`, CPU's program).
+    # member 0 keeps improving. Member 1's later epochs are skipped under `map` (CPU's program); `vmap`
+    # trains it on in lockstep (and says so: both members trained).
     config = small_config("b_lenet5", train_limit=1500, num_epochs=5, early_stopping_patience=2)
     config.sweep.learning_rate = (3e-3, 1e-9)
+    config.members_program = members_program
     results = experiment.train_and_evaluate(config, str(tmp_path))
     history = results["history"]
     stop = results["best_epoch_per_member"][1] + 2  # the epoch its patience ran out
     assert stop < len(history), "member 0 should outlast member 1 here"
     for entry in history:
-        skipped = entry["epoch"] > stop
+        skipped = entry["epoch"] > stop and members_program == "map"
         assert entry["members_trained"] == (1 if skipped else 2)
         assert (entry["train_loss_per_member"][1] is None) == skipped
         if skipped:  # its mean is member 0's own; member 1's validation is its unchanged state's
