@@ -26,15 +26,10 @@ against a CPU).
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from absl import app, flags
 
-import jax
-import numpy as np
-from absl import app, flags, logging
-
-from benchmarks import common
-from fmnist_jax import data, train
+from benchmarks import common, frameworks
+from fmnist_jax import data
 
 _MODELS = flags.DEFINE_list("models", ["lenet5", "cnn_a", "cnn_d", "block_cnn"], "Architectures with a PyTorch twin.")
 _BATCH_SIZES = flags.DEFINE_list("batch_sizes", ["32", "128"], "Batch sizes.")
@@ -45,149 +40,12 @@ _TORCH_COMPILE = flags.DEFINE_boolean("torch_compile", True, "Also time torch.co
 _OUT = flags.DEFINE_string("out", "", "Folder for compare.json and compare.csv.")
 
 
-def run_jax(name: str, batch_size: int, epochs: int, fmnist: data.FashionMNIST, limit: int) -> dict[str, Any]:
-    config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
-    images, labels = jax.device_put(fmnist.train_images[:limit]), jax.device_put(fmnist.train_labels[:limit])
-    steps = limit // batch_size
-    config.batch_size = batch_size
-    model, state, options = common.training_setup(config, steps)
-    timing, state = common.time_epochs(train.make_train_epoch(options), state, images, labels, repeats=epochs)
-    evaluate = train.make_evaluate(model.apply, 1000)
-    test_images, test_labels = jax.device_put(fmnist.test_images), jax.device_put(fmnist.test_labels)
-    test = evaluate(train.model_variables(state), test_images, test_labels)
-    return {
-        **speeds(steps * batch_size, timing.compile_s, timing.first_epoch_s, sum(timing.epoch_s), epochs),
-        "compile_s": timing.compile_s,
-        "test_accuracy": float(test["accuracy"]),
-    }
-
-
-def speeds(images_per_epoch: int, compile_s: float, first_epoch_s: float, steady_s: float, epochs: int) -> dict:
-    """images/s of the steady epochs, of the first epoch alone, and of everything with the compile
-    (or PyTorch's warm-up step) charged: what a run of 1 + epochs epochs pays in all."""
-    return {
-        "images_per_s": epochs * images_per_epoch / steady_s,
-        "first_epoch_images_per_s": images_per_epoch / first_epoch_s,
-        "images_per_s_with_compile": (1 + epochs) * images_per_epoch / (compile_s + first_epoch_s + steady_s),
-    }
-
-
-def torch_device() -> str:
-    """Where PyTorch runs: where JAX runs (cuda on a GPU), so the two are never on different devices."""
-    import torch
-
-    if jax.default_backend() == "gpu":
-        if not torch.cuda.is_available():
-            raise SystemExit("error: JAX runs on a GPU but this PyTorch has no CUDA: install a CUDA build of torch.")
-        return "cuda"
-    return "cpu"
-
-
-def run_torch(
-    name: str, batch_size: int, epochs: int, fmnist: data.FashionMNIST, limit: int, compiled: bool
-) -> dict[str, Any]:
-    import copy
-
-    import torch
-
-    from benchmarks import torch_models
-
-    if compiled:
-        # A fresh compiler cache per (model, batch size): otherwise each model reuses graphs made
-        # dynamic by the earlier ones and, past dynamo's recompile limit (8), silently runs eager.
-        torch._dynamo.reset()
-    torch.manual_seed(0)
-    device = torch_device()
-    config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
-    model = torch_models.ARCHITECTURES[name]().to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    forward = torch.compile(model) if compiled else model
-    loss_fn = torch.nn.CrossEntropyLoss()
-    images = torch.from_numpy(fmnist.train_images[:limit].astype(np.float32) / 255.0).unsqueeze(1).to(device)
-    labels = torch.from_numpy(fmnist.train_labels[:limit].astype(np.int64)).to(device)
-    steps = limit // batch_size
-
-    def synchronize() -> None:  # the clock is read only once the device is done
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    def step(idx: torch.Tensor) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss_fn(forward(images[idx]), labels[idx]).backward()
-        optimizer.step()
-
-    model.train()
-    before = copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict())
-    start = time.perf_counter()
-    step(torch.arange(batch_size, device=device))  # warm-up: torch.compile compiles here
-    synchronize()
-    warmup_s = time.perf_counter() - start
-    model.load_state_dict(before[0])
-    optimizer.load_state_dict(before[1])
-    epoch_s = []
-    for _ in range(1 + epochs):  # the first epoch is reported apart, as JAX's
-        start = time.perf_counter()
-        order = torch.randperm(limit, device=device)
-        for index in range(steps):
-            step(order[index * batch_size : (index + 1) * batch_size])
-        synchronize()
-        epoch_s.append(time.perf_counter() - start)
-    model.eval()
-    with torch.no_grad():
-        test_images = torch.from_numpy(fmnist.test_images.astype(np.float32) / 255.0).unsqueeze(1).to(device)
-        logits = torch.cat([forward(chunk) for chunk in test_images.split(1000)])
-        predictions = logits.argmax(dim=1).cpu().numpy()
-    return {
-        **speeds(steps * batch_size, warmup_s, epoch_s[0], sum(epoch_s[1:]), epochs),
-        "warmup_s": warmup_s,
-        "test_accuracy": float((predictions == fmnist.test_labels).mean()),
-    }
-
-
-def run_torch_compiled(*args: Any) -> dict[str, Any]:
-    """run_torch with torch.compile; where it cannot compile, the reason instead of numbers."""
-    try:
-        return run_torch(*args, compiled=True)
-    except Exception as e:  # noqa: BLE001 - inductor raises many types; the table says which
-        reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"[:200]
-        logging.warning("torch.compile failed: %s", reason)
-        return {
-            "images_per_s": None,
-            "first_epoch_images_per_s": None,
-            "images_per_s_with_compile": None,
-            "warmup_s": None,
-            "test_accuracy": None,
-            "error": reason,
-        }
-
-
-def median_of(measurements: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per field the median over repeats (None if any repeat failed), plus images_per_s' (min, max)."""
-    merged: dict[str, Any] = {}
-    for field in measurements[0]:
-        values = [m[field] for m in measurements]
-        if field == "error" or any(v is None or isinstance(v, str) for v in values):
-            merged[field] = next((v for v in values if v is not None), None) if field == "error" else None
-            continue
-        merged[field] = float(np.median(values))
-    speeds = [m["images_per_s"] for m in measurements if m.get("images_per_s") is not None]
-    merged["images_per_s_range"] = (min(speeds), max(speeds)) if speeds else None
-    return merged
-
-
 def main(argv: list[str]) -> None:
     del argv
-    try:
-        import torch
-    except ImportError as e:
-        raise SystemExit(f"error: benchmarks.compare needs PyTorch ({e}): pip install torch==2.13.0") from None
+    torch_description = frameworks.torch_description("compare")
     fmnist = data.load_fashion_mnist()
     limit = _TRAIN_LIMIT.value or len(fmnist.train_labels)
-    device = torch_device()
-    threads = f"{torch.get_num_threads()} threads" if device == "cpu" else torch.cuda.get_device_name()
-    header = common.machine_header(
-        f"jax vs PyTorch {torch.__version__} on {device} ({threads}), {_REPEATS.value} repeats"
-    )
+    header = common.machine_header(f"jax vs {torch_description}, {_REPEATS.value} repeats")
     rows = []
     for name in _MODELS.value:
         for batch_size in map(int, _BATCH_SIZES.value):
@@ -195,15 +53,15 @@ def main(argv: list[str]) -> None:
             # Interleaved repeats: a slow moment of the machine hits every framework alike.
             repeats = [
                 (
-                    run_jax(*args),
-                    run_torch(*args, compiled=False),
-                    run_torch_compiled(*args) if _TORCH_COMPILE.value else {},
+                    frameworks.run_jax(*args),
+                    frameworks.run_torch(*args, compiled=False),
+                    frameworks.run_torch_compiled(*args) if _TORCH_COMPILE.value else {},
                 )
                 for _ in range(_REPEATS.value)
             ]
-            ours = median_of([r[0] for r in repeats])
-            eager = median_of([r[1] for r in repeats])
-            compiled = median_of([r[2] for r in repeats]) if _TORCH_COMPILE.value else {}
+            ours = frameworks.median_of([r[0] for r in repeats])
+            eager = frameworks.median_of([r[1] for r in repeats])
+            compiled = frameworks.median_of([r[2] for r in repeats]) if _TORCH_COMPILE.value else {}
             row = {
                 "model": name,
                 "batch_size": batch_size,

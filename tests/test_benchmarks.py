@@ -162,3 +162,65 @@ def test_xla_flags_times_each_setting_in_its_own_process_against_the_default(tmp
     # A flag XLA does not know stops the run with one line that names the setting.
     result = run_cli("benchmarks.xla_flags", *args, "--settings=--xla_cpu_no_such_flag=1")
     assert result.returncode != 0 and "XLA_FLAGS='--xla_cpu_no_such_flag=1' failed" in result.stderr
+
+
+def test_layer_compare_finds_every_weighted_layer_with_the_input_shape_it_sees_in_training():
+    from benchmarks import layer_compare
+    from fmnist_jax.models import build_model
+
+    config = common.load_config("b_lenet5")
+    calls = layer_compare.layer_calls(build_model(config), batch_size=16)
+    assert [(c.path, c.describe(), c.first) for c in calls] == [
+        ("LeNet5/Conv_0", "conv 5x5 1->6 at 28x28 same", True),
+        ("LeNet5/Conv_1", "conv 5x5 6->16 at 14x14 valid", False),
+        ("LeNet5/MLPHead_0/Dense_0", "dense 400->120", False),
+        ("LeNet5/MLPHead_0/Dense_1", "dense 120->84", False),
+        ("LeNet5/MLPHead_0/Dense_2", "dense 84->10", False),
+    ]
+
+
+@pytest.mark.parametrize(("config_name", "index"), [("baseline", 1), ("baseline", 2), ("e_cnn5", 0)])
+def test_layer_compare_counts_the_flops_xla_executes_for_a_layer_s_forward_and_backward(config_name, index):
+    # im2col convolutions and dense layers are their matmuls plus the bias and col2im adds (a few % on a
+    # 1-channel input, whose matmuls are short);
+    # the first layer has no input gradient, so two matmuls instead of three.
+    from benchmarks import layer_compare
+    from fmnist_jax.models import build_model
+
+    config = common.load_config(config_name)
+    config.conv_impl = "im2col"
+    layer = layer_compare.layer_calls(build_model(config), batch_size=8)[index]
+    inputs = jnp.ones(layer.input_shape)
+    params = layer.module.init(jax.random.PRNGKey(0), inputs)
+    cotangent = jnp.ones(jax.eval_shape(layer.module.apply, params, inputs).shape)
+    if layer.first:
+        program = lambda p, x: jax.vjp(lambda q: layer.module.apply(q, x), p)  # noqa: E731
+    else:
+        program = lambda p, x: jax.vjp(layer.module.apply, p, x)  # noqa: E731
+    forward_backward = jax.jit(lambda p, x: (lambda out, pull: (out, pull(cotangent)))(*program(p, x)))
+    xla_flops = common.compiled_flops(forward_backward.lower(params, inputs).compile())
+    assert xla_flops == pytest.approx(layer.matmul_flops(), rel=0.05)
+
+
+def test_layer_compare_times_both_frameworks_and_splits_the_step_into_layers_and_the_rest(tmp_path):
+    pytest.importorskip("torch", reason="PyTorch is not installed (the bench extra)")
+    result = run_cli(
+        "benchmarks.layer_compare",
+        "--models=lenet5",
+        "--batch_sizes=32",
+        "--repeats=1",
+        "--inner_steps=1",
+        "--step_images=320",
+        f"--out={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads((tmp_path / "layer_compare.json").read_text())["rows"]
+    layer_rows, (summary,) = rows[:-1], rows[-1:]
+    assert len(layer_rows) == 5 and all(r["jax_ms"] > 0 and r["torch_ms"] > 0 for r in layer_rows)
+    assert summary["jax_ms"] == pytest.approx(sum(r["jax_ms"] for r in layer_rows))
+    for framework in ("jax", "torch"):
+        assert summary[f"{framework}_step_ms"] > 0
+        assert summary[f"{framework}_rest_ms"] == pytest.approx(
+            summary[f"{framework}_step_ms"] - summary[f"{framework}_ms"]
+        )
+    assert "| lenet5 | 32 | LeNet5/Conv_1 | conv 5x5 6->16 at 14x14 valid |" in result.stdout
