@@ -1,7 +1,8 @@
 """Layers shared by every model: a convolution whose lowering is chosen per backend, pooling, flatten.
 
 Why a convolution of our own: inside `lax.scan` (our one-program epoch), XLA:CPU's native
-convolution runs 3-10x slower than the same convolution written as matmuls; on GPUs and TPUs
+convolution runs 3-40x slower than the same convolution written as matmuls (its backward
+convolutions fall to a generic loop); on GPUs and TPUs
 `lax.conv` is the fast path. Models use `Conv` and never see the difference. On CPU two matmul
 lowerings are used, chosen per layer by its shape:
 - im2col: concatenate the k*k shifted windows, then one (pixels, k*k*cin) x (k*k*cin, cout) matmul;
@@ -9,7 +10,9 @@ lowerings are used, chosen per layer by its shape:
   is too narrow to fill the vector units, each output row is cut into tiles of `t` columns and one
   (rows*tiles, kh*(t+kw-1)*cin) x (kh*(t+kw-1)*cin, t*cout) matmul against a banded (Toeplitz)
   matrix built from the kernel computes them all: (t+kw-1)/kw times the FLOPs of im2col, but a
-  t times wider output and about 3x less data to gather (LeNet-5: 1.45x faster training).
+  t times wider output and about 3x less data to gather (LeNet-5: 1.45x faster training). Wide
+  layers on 1-channel images (the first conv of every CNN here) get tiles of 2 for another reason:
+  their im2col matmul contracts over only 9 or 25 values, and the tile deepens it.
 `benchmarks/conv_lowering.py` re-measures the choice. Parameter names and shapes match
 `flax.linen.Conv` ("kernel" HWIO, "bias"), so counts and checkpoints do not depend on the lowering.
 """
@@ -29,6 +32,10 @@ CONV_IMPLS = ("auto", "im2col", "toeplitz", "xla")
 # A matmul output narrower than this many columns leaves the CPU's vector units idle (measured:
 # LeNet-5's 6- and 16-filter convs), so the toeplitz lowering widens it to at least this.
 MIN_MATMUL_COLUMNS = 32
+# A matmul contracting over fewer values than this (the 3x3 or 5x5 window of a 1-channel image: 9 or
+# 25) does too little work per output it writes; Toeplitz tiles of 2 columns make it deeper and
+# measured 1.2-1.6x faster than im2col, forward and backward (BENCHMARKS.md, "Convolution lowering").
+MIN_MATMUL_DEPTH = 32
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "relu": nn.relu,
     "sigmoid": nn.sigmoid,
@@ -96,15 +103,21 @@ def conv_im2col(x: jax.Array, kernel: jax.Array, padding: str) -> jax.Array:
     return out.reshape(n, out_h, out_w, cout)
 
 
-def toeplitz_tile(out_width: int, kernel_width: int, out_channels: int) -> int:
-    """Output columns per Toeplitz tile; 1 means plain im2col (wide layers, 1x1 kernels).
+def toeplitz_tile(out_width: int, kernel_width: int, out_channels: int, window_inputs: int | None = None) -> int:
+    """Output columns per Toeplitz tile; 1 means plain im2col (wide, deep layers and 1x1 kernels).
 
-    The smallest divisor t of out_width with t * out_channels >= MIN_MATMUL_COLUMNS: wide enough
-    for the vector units, with the least extra arithmetic ((t + kw - 1) / kw times im2col's).
+    Narrow layers: the smallest divisor t of out_width with t * out_channels >= MIN_MATMUL_COLUMNS,
+    wide enough for the vector units with the least extra arithmetic ((t + kw - 1) / kw times
+    im2col's). Wide but shallow layers (window_inputs = kh * kw * cin < MIN_MATMUL_DEPTH, e.g. a
+    first layer on 1-channel images): the smallest of 2, 3, 4 that divides out_width (else im2col),
+    which deepens the matmul to kh * (t + kw - 1) * cin.
     """
-    if kernel_width == 1 or out_channels >= MIN_MATMUL_COLUMNS:
+    if kernel_width == 1:
         return 1
     divisors = [t for t in range(1, out_width + 1) if out_width % t == 0]
+    if out_channels >= MIN_MATMUL_COLUMNS:
+        shallow = window_inputs is not None and window_inputs < MIN_MATMUL_DEPTH
+        return next((t for t in (2, 3, 4) if out_width % t == 0), 1) if shallow else 1
     return next((t for t in divisors if t * out_channels >= MIN_MATMUL_COLUMNS), out_width)
 
 
@@ -120,7 +133,7 @@ def conv_toeplitz(x: jax.Array, kernel: jax.Array, padding: str, tile: int = 0) 
         x = jnp.pad(x, ((0, 0), _same_padding(kh), _same_padding(kw), (0, 0)))
     n, h, w, _ = x.shape
     out_h, out_w = h - kh + 1, w - kw + 1
-    tile = tile or toeplitz_tile(out_w, kw, cout)
+    tile = tile or toeplitz_tile(out_w, kw, cout, kh * kw * cin)
     if tile == 1:
         return conv_im2col(x, kernel, "VALID")
     window = tile + kw - 1

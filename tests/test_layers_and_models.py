@@ -83,6 +83,35 @@ def test_toeplitz_tile_widens_narrow_layers_only(out_width, kernel_width, out_ch
     assert layers.toeplitz_tile(out_width, kernel_width, out_channels) == expected
 
 
+@pytest.mark.parametrize(
+    "out_width,kernel_width,out_channels,window_inputs,expected",
+    [
+        (28, 3, 32, 9, 2),
+        (26, 3, 32, 9, 2),
+        (28, 5, 32, 25, 2),
+        (27, 3, 32, 9, 3),
+        (7, 3, 32, 9, 1),
+        (14, 3, 64, 288, 1),
+    ],
+)
+def test_toeplitz_tile_deepens_wide_layers_on_one_channel_images(
+    out_width, kernel_width, out_channels, window_inputs, expected
+):
+    # The first conv of every CNN here (3x3 or 5x5 on 1 channel: 9 or 25 inputs per window) gets tiles of 2;
+    # deep windows (a 3x3 over 32 channels: 288) stay im2col, and so does a width no small tile divides.
+    assert layers.toeplitz_tile(out_width, kernel_width, out_channels, window_inputs) == expected
+
+
+def test_the_first_conv_of_a_cnn_is_lowered_with_toeplitz_tiles_of_two():
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 28, 28, 1))
+    kernel = jax.random.normal(jax.random.PRNGKey(1), (3, 3, 1, 32))
+    hlo = jax.jit(lambda x, k: layers.conv_toeplitz(x, k, "SAME")).lower(x, kernel).as_text()
+    assert "tensor<784x12xf32>" in hlo  # 2 x 14 rows x 14 tiles of 3 x (2 + 3 - 1) inputs: the deepened matmul
+    np.testing.assert_allclose(
+        layers.conv_toeplitz(x, kernel, "SAME"), layers.conv_xla(x, kernel, "SAME"), rtol=1e-5, atol=1e-5
+    )
+
+
 @pytest.mark.parametrize("window", [2, 4])
 @pytest.mark.parametrize("side", [26, 13, 11])
 def test_pooling_matches_flax_valid_pooling(side, window):
