@@ -31,7 +31,7 @@ def _results(run: Run, record: dict[str, Any], test: dict[str, Any], compile_tes
     train_time_s = float(sum(entry["epoch_time_s"] for entry in history))
     num_steps = len(history) * run.steps_per_epoch
     # Images the optimizer saw: a member stopped early trains no more (members_trained, map program).
-    member_steps = sum(entry.get("members_trained", run.num_members) for entry in history) * run.steps_per_epoch
+    member_steps = sum(metrics.members_trained(entry, run.num_members) for entry in history) * run.steps_per_epoch
     images_per_s = member_steps * config.batch_size / train_time_s if train_time_s else 0.0
     results = {
         "config": config.to_dict(),

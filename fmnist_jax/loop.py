@@ -18,7 +18,7 @@ import numpy as np
 import tqdm
 from absl import logging
 
-from fmnist_jax import ensemble, environment, events, parallel, train
+from fmnist_jax import ensemble, environment, events, metrics, parallel, train
 from fmnist_jax.config_base import config_from_record
 from fmnist_jax.errors import CheckpointError, UserError
 from fmnist_jax.run import Run, timed_compile
@@ -274,7 +274,7 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
 
 def _log_epoch(entry: dict[str, Any], run: Run) -> None:
     config = run.config
-    members_trained = entry.get("members_trained", run.num_members)
+    members_trained = metrics.members_trained(entry, run.num_members)
     images_per_s = members_trained * run.steps_per_epoch * config.batch_size / entry["epoch_time_s"]
     logging.info(
         "epoch %d/%d: train_loss %.4f train_accuracy %.4f val_loss %.4f val_accuracy %.4f%s (%.2f s, %.0f images/s)%s",

@@ -114,12 +114,18 @@ def ensemble_predictions(member_logits: np.ndarray) -> tuple[np.ndarray, np.ndar
     return mean_probability, vote
 
 
+def members_trained(entry: dict[str, Any], num_members: int) -> int:
+    """Members an epoch of the history trained: its `members_trained`, written when some have stopped
+    early (under the `map` program a stopped member trains no more); else every member."""
+    return entry.get("members_trained", num_members)
+
+
 def median_epoch_images_per_s(history: Sequence[dict[str, Any]], member_images: int, num_members: int) -> float:
     """Images through the optimizer per second (all members) in a run's median epoch: an epoch that
     shared the cores or was paused (SIGSTOP) while other work ran does not move it, as it moves the
     total-time figure (results.json's images_per_s). member_images: one member's images per epoch;
     an epoch's `members_trained` (members stopped early train no more) counts, else num_members."""
-    epoch_images = [entry.get("members_trained", num_members) * member_images for entry in history]
+    epoch_images = [members_trained(entry, num_members) * member_images for entry in history]
     epoch_times = [entry["epoch_time_s"] for entry in history]
     if len(set(epoch_images)) == 1:  # every epoch trained the same members: the median epoch's time
         return epoch_images[0] / float(np.median(epoch_times))
