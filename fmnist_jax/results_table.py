@@ -21,7 +21,7 @@ from typing import Any
 from absl import app, flags
 
 from fmnist_jax import campaign, cli, metrics, plots
-from fmnist_jax.config_base import config_names_in_report_order
+from fmnist_jax.config_base import CONFIG_DIR, config_from_file, config_names_in_report_order
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Within this much of the report's number (a fraction), or within 2 std of our seeds, is "reproduced".
@@ -132,6 +132,8 @@ def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str,
         "test": test,
         "epochs_run": results.get("epochs_trained", len(results["history"])),
         "epochs_configured": config["num_epochs"],
+        # The config's own length, where the campaign cut it (Report D: campaign.D_EPOCHS of its 400).
+        "epochs_cut_from": _own_epochs(name) if _own_epochs(name) > config["num_epochs"] else None,
         "train_time_s": results["train_time_s"],
         "images_per_s": median_epoch_images_per_s(results),
         "verdict": verdict(report_value, ours) if split else "no number in the report",
@@ -157,11 +159,25 @@ def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str,
     return line
 
 
+def _own_epochs(name: str) -> int:
+    """The epochs configs/<name>.py trains for (the report's), before any campaign cut."""
+    path = CONFIG_DIR / f"{name}.py"
+    return config_from_file(path).num_epochs if path.exists() else 0
+
+
+def _epochs_text(line: dict[str, Any]) -> str:
+    if line["epochs_cut_from"]:
+        return f"{line['epochs_run']}/{line['epochs_configured']} (cut; report: {line['epochs_cut_from']})"
+    return f"{line['epochs_run']}/{line['epochs_configured']}"
+
+
 def _verdict_text(line: dict[str, Any]) -> str:
     """The verdict, and for a config off its report what its ablations showed (one above needs none)."""
     text = line["verdict"]
     if text not in ("below", "above"):
         return text
+    if line["epochs_cut_from"]:
+        text = f"{text} at the {line['epochs_configured']}-epoch cut"
     closing = [a["change"] for a in line["ablations"] if a["closes_gap"]]
     if closing:
         changes = " and ".join(f"`{c}`" for c in closing)
@@ -172,7 +188,7 @@ def _verdict_text(line: dict[str, Any]) -> str:
         )
     if line["ablations"]:
         return f"{text}; no ablation closes the gap (see Ablations)"
-    return "below; no ablation run yet" if text == "below" else text
+    return f"{text}; no ablation run yet" if line["verdict"] == "below" else text
 
 
 def render(results_dir: pathlib.Path) -> tuple[str, list[dict[str, Any]]]:
@@ -200,6 +216,8 @@ def render(results_dir: pathlib.Path) -> tuple[str, list[dict[str, Any]]]:
         "  point; else *above* or *below*. A config below gets an ablation run that tests the likeliest cause:",
         "  the same command with one change, e.g. `python -m fmnist_jax.main --config=configs/c_lenet5.py",
         "  --config.num_seeds=5 --config.conv_kernel_l2=0 --workdir=results/cpu/ablations/c_lenet5__conv_kernel_l2=0`.",
+        f"- **epochs**: run / configured; Report D's block is cut to {campaign.D_EPOCHS} of its 400 epochs (2 CPU",
+        "  cores), so its verdicts are at the cut, not at the report's length.",
         "- **train s**: the run's training time by the wall clock (all epochs, all members together). The",
         "  campaign shared the 2 cores with other work at times, and was paused (SIGSTOP) while benchmarks and",
         "  tests ran (c_filters: about 5 minutes of its 2,380 s), so read it as indicative. **images/s**: all",
@@ -225,7 +243,7 @@ def render(results_dir: pathlib.Path) -> tuple[str, list[dict[str, Any]]]:
         )
         lines.append(
             f"| {line['report']} | `{line['config']}` | {line['variant']} | {reported_text} | {ours_text} | "
-            f"{ci_text} | {test_text} | {ensemble_text} | {line['epochs_run']}/{line['epochs_configured']} | "
+            f"{ci_text} | {test_text} | {ensemble_text} | {_epochs_text(line)} | "
             f"{line['train_time_s']:.0f} | {line['images_per_s']:.0f} | {_verdict_text(line)} |"
         )
     if missing:

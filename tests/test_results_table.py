@@ -101,7 +101,19 @@ def test_a_committed_result_is_reproduced_by_its_recorded_config(tmp_path):
     ],
 )
 def test_the_verdict_says_what_the_ablations_showed(verdict, ablations, expected):
-    assert results_table._verdict_text({"verdict": verdict, "ablations": ablations}).startswith(expected)
+    line = {"verdict": verdict, "ablations": ablations, "epochs_cut_from": None, "epochs_configured": 15}
+    assert results_table._verdict_text(line).startswith(expected)
+
+
+def test_a_config_the_campaign_cut_short_says_so_in_its_epochs_and_its_verdict(tmp_path):
+    # Report D's d_cnn trains 10 of its 400 epochs in the campaign: its gap is read at the cut.
+    (tmp_path / "d_cnn").mkdir()
+    shutil.copy(RESULTS_DIR / "d_cnn" / "results.json", tmp_path / "d_cnn")
+    markdown, (line,) = results_table.render(tmp_path)
+    assert (line["epochs_configured"], line["epochs_cut_from"]) == (10, 400)
+    assert "| 10/10 (cut; report: 400) |" in markdown
+    if line["verdict"] != "reproduced":
+        assert f"{line['verdict']} at the 10-epoch cut" in results_table._verdict_text(line)
 
 
 def test_an_ablation_without_its_configs_result_is_listed_not_dropped(tmp_path):

@@ -95,7 +95,6 @@ def test_an_interrupted_config_stops_the_whole_suite(tmp_path, monkeypatch):
 
 def test_every_ablation_command_changes_existing_fields_of_an_existing_config():
     from fmnist_jax import campaign
-    from fmnist_jax.config_base import CONFIG_DIR, config_from_file
 
     commands = campaign.ablation_commands("results/cpu")
     assert len(commands) == sum(len(changes) for changes in campaign.ABLATIONS.values()) > 0
@@ -103,14 +102,18 @@ def test_every_ablation_command_changes_existing_fields_of_an_existing_config():
         program, module, main, config_flag, *overrides, workdir_flag = command.split()
         assert (program, module, main) == ("python", "-m", "fmnist_jax.main")
         name = config_flag.removeprefix("--config=configs/").removesuffix(".py")
-        config = config_from_file(CONFIG_DIR / f"{name}.py")
+        plan = campaign.plan_for(name)
+        # What the campaign's own run of the config trains (its seeds and epoch cap): the ablation changes that.
+        config = suite.suite_config(name, num_epochs_cap=plan.num_epochs_cap, num_seeds=plan.num_seeds, train_limit=0)
         workdir = workdir_flag.removeprefix("--workdir=")
         folder, folder_name = workdir.rsplit("/", 1)
         # results_table reads the config and the change back from the folder's name.
         parsed_name, change = campaign.parse_ablation_folder(folder_name)
         assert folder == "results/cpu/ablations" and parsed_name == name
         changed = dict(override.removeprefix("--config.").split("=") for override in overrides)
-        assert changed["num_seeds"] == str(campaign.plan_for(name).num_seeds)
+        assert changed["num_seeds"] == campaign.changed_fields(change).get("num_seeds", str(plan.num_seeds))
+        if plan.num_epochs_cap:  # the cut applies to an ablation too, unless it sets the epochs itself
+            assert changed["num_epochs"] == campaign.changed_fields(change).get("num_epochs", str(plan.num_epochs_cap))
         for field, value in campaign.changed_fields(change).items():
             assert changed[field] == value, field
             current = config
