@@ -179,7 +179,8 @@ def spread_positions(positions: Sequence[float], min_gap: float, low: float = 0.
 
 def plot_reproduction(rows: Sequence[dict[str, Any]], path: pathlib.Path) -> None:
     """The report's number (x) against ours (y, mean +- std over seeds) per config, one colour per report,
-    the diagonal drawn; labels in a column beside the axes, each joined to its point, so none overlap."""
+    the diagonal drawn; labels in a column beside the axes, each joined to its point, so none overlap.
+    A config the campaign cut short of the report's epochs (row["epochs_cut_from"]) is a hollow point."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(11, 9))
     fig.subplots_adjust(left=0.08, right=0.68, top=0.93, bottom=0.08)
@@ -192,23 +193,29 @@ def plot_reproduction(rows: Sequence[dict[str, Any]], path: pathlib.Path) -> Non
     ax.fill_between([low, high], [low - 1, high - 1], [low + 1, high + 1], color="grey", alpha=0.12, label="+-1 point")
     reports = sorted({row["report"] for row in rows})
     colours = {report: f"C{i}" for i, report in enumerate(reports)}
+    cut = np.array([bool(row.get("epochs_cut_from")) for row in rows])
     for report in reports:
-        chosen = [i for i, row in enumerate(rows) if row["report"] == report]
-        ax.errorbar(
-            xs[chosen],
-            ys[chosen],
-            yerr=errors[chosen],
-            fmt="o",
-            capsize=3,
-            color=colours[report],
-            label=f"Report {report}",
-        )
+        for hollow in (False, True):
+            chosen = [i for i, row in enumerate(rows) if row["report"] == report and cut[i] == hollow]
+            if not chosen:
+                continue
+            ax.errorbar(
+                xs[chosen],
+                ys[chosen],
+                yerr=errors[chosen],
+                fmt="o",
+                capsize=3,
+                color=colours[report],
+                markerfacecolor="none" if hollow else colours[report],
+                label=f"Report {report}" + (" (hollow: cut short of its epochs)" if hollow else ""),
+            )
     ax.set_xlim(low, high)
     ax.set_ylim(low, high)
     label_y = spread_positions((ys - low) / (high - low), min_gap=min(0.035, 1.0 / (len(rows) + 1)))
     for i, row in enumerate(rows):
         ax.annotate(
-            f"{row['config']} ({row['split']})",
+            f"{row['config']} ({row['split']}"
+            + (f", {row['epochs_configured']} of {row['epochs_cut_from']} epochs)" if cut[i] else ")"),
             xy=(xs[i], ys[i]),
             xycoords="data",
             xytext=(1.03, label_y[i]),
