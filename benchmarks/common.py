@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import json
 import pathlib
 import statistics
@@ -67,6 +68,14 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, 
     return "\n".join(lines)
 
 
+@functools.cache
+def run_provenance() -> dict[str, Any]:
+    """How this benchmark was made (the commit and whether the tree differed, the command, XLA_FLAGS,
+    the machine), read once per process: a benchmark rewrites its outputs after every row, and its own
+    earlier rows must not make the tree look changed (committed outputs rewritten read as 'dirty')."""
+    return environment.provenance()
+
+
 def write_outputs(out_dir: str, stem: str, header: str, rows: Sequence[dict[str, Any]]) -> None:
     """JSON (with the header and how it was made) and CSV of the rows under out_dir; nothing when out_dir
     is empty."""
@@ -74,8 +83,7 @@ def write_outputs(out_dir: str, stem: str, header: str, rows: Sequence[dict[str,
         return
     folder = pathlib.Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    # provenance: the commit (and whether the tree differed), the command, XLA_FLAGS and the machine.
-    document = {"header": header, "provenance": environment.provenance(), "rows": list(rows)}
+    document = {"header": header, "provenance": run_provenance(), "rows": list(rows)}
     (folder / f"{stem}.json").write_text(json.dumps(document, indent=2))
     fields = sorted({field for row in rows for field in row})
     with open(folder / f"{stem}.csv", "w", newline="") as f:

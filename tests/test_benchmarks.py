@@ -224,3 +224,17 @@ def test_layer_compare_times_both_frameworks_and_splits_the_step_into_layers_and
             summary[f"{framework}_step_ms"] - summary[f"{framework}_ms"]
         )
     assert "| lenet5 | 32 | LeNet5/Conv_1 | conv 5x5 6->16 at 14x14 valid |" in result.stdout
+
+
+def test_a_benchmark_reads_its_provenance_once_so_its_own_rewritten_outputs_do_not_make_it_dirty(tmp_path, monkeypatch):
+    from fmnist_jax import environment
+
+    states = iter([{"git_dirty": False}, {"git_dirty": True}])  # the tree as seen before and after the first write
+    monkeypatch.setattr(environment, "provenance", lambda: next(states))
+    common.run_provenance.cache_clear()
+    try:
+        for rows in ([{"a": 1}], [{"a": 1}, {"a": 2}]):
+            common.write_outputs(str(tmp_path), "t", "# t", rows)
+            assert json.loads((tmp_path / "t.json").read_text())["provenance"] == {"git_dirty": False}
+    finally:
+        common.run_provenance.cache_clear()
