@@ -114,10 +114,10 @@ def toeplitz_tile(out_width: int, kernel_width: int, out_channels: int, window_i
     """
     if kernel_width == 1:
         return 1
-    divisors = [t for t in range(1, out_width + 1) if out_width % t == 0]
     if out_channels >= MIN_MATMUL_COLUMNS:
         shallow = window_inputs is not None and window_inputs < MIN_MATMUL_DEPTH
         return next((t for t in (2, 3, 4) if out_width % t == 0), 1) if shallow else 1
+    divisors = [t for t in range(1, out_width + 1) if out_width % t == 0]
     return next((t for t in divisors if t * out_channels >= MIN_MATMUL_COLUMNS), out_width)
 
 

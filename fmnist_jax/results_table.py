@@ -122,6 +122,7 @@ def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str,
     split, report_value = reported(reference)
     ours = ours_on(split or "test", results)
     test = test_accuracies(results)
+    own_epochs = _own_epochs(name)
     line = {
         "report": reference["report"],
         "config": name,
@@ -133,7 +134,7 @@ def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str,
         "epochs_run": results.get("epochs_trained", len(results["history"])),
         "epochs_configured": config["num_epochs"],
         # The config's own length, where the campaign cut it (Report D: campaign.D_EPOCHS of its 400).
-        "epochs_cut_from": _own_epochs(name) if _own_epochs(name) > config["num_epochs"] else None,
+        "epochs_cut_from": own_epochs if own_epochs > config["num_epochs"] else None,
         "train_time_s": results["train_time_s"],
         "images_per_s": median_epoch_images_per_s(results),
         "verdict": verdict(report_value, ours) if split else "no number in the report",
