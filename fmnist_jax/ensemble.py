@@ -115,7 +115,8 @@ def over_members(fn: Any, num_members: int, members_program: str = "vmap") -> An
 
 
 def skips_stopped_members(num_members: int, members_program: str) -> bool:
-    """Whether the train epoch skips the members whose early stopping has stopped them (`map` only)."""
+    """Whether the train epoch and the validation skip the members whose early stopping has stopped them
+    (`map` only)."""
     return num_members > 1 and members_program == "map"
 
 
@@ -127,21 +128,37 @@ def over_training_members(fn: Any, num_members: int, members_program: str) -> An
     if not skips_stopped_members(num_members, members_program):
         over = over_members(fn, num_members, members_program)
         return lambda member_states, images, labels, training: over(member_states, images, labels)
+    return _map_selected(fn, lambda state, zero_metrics: (state, zero_metrics[1]))
 
-    def epoch(member_states: Any, images: jax.Array, labels: jax.Array, training: jax.Array) -> Any:
-        one_state = jax.tree_util.tree_map(lambda leaf: leaf[0], member_states)
-        _, metrics_shape = jax.eval_shape(fn, one_state, images, labels)
 
-        def skipped(state: Any) -> Any:
-            return state, jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), metrics_shape)
+def over_evaluated_members(fn: Any, num_members: int, members_program: str) -> Any:
+    """The evaluation over the members, as over_members, with a fourth argument `evaluated` (bool per
+    member): with `map`, a member left out is not computed and gets zero metrics. The epoch loop leaves
+    out the members it did not train (stopped early): their state, and so their metrics, are unchanged
+    since the epoch they last trained. `vmap` evaluates every member."""
+    if not skips_stopped_members(num_members, members_program):
+        over = over_members(fn, num_members, members_program)
+        return lambda member_variables, images, labels, evaluated: over(member_variables, images, labels)
+    return _map_selected(fn, lambda variables, zero_metrics: zero_metrics)
 
-        def one(state_and_training: tuple[Any, jax.Array]) -> Any:
-            state, trains = state_and_training
-            return lax.cond(trains, lambda kept: fn(kept, images, labels), skipped, state)
 
-        return lax.map(one, (member_states, training))
+def _map_selected(fn: Any, skipped: Any) -> Any:
+    """fn(member, images, labels) over the members one after another (`lax.map`), computed only where
+    `selected` is true (`lax.cond` runs one branch); elsewhere skipped(member, zeros shaped as fn's
+    outputs) stands in for it."""
 
-    return epoch
+    def over(members: Any, images: jax.Array, labels: jax.Array, selected: jax.Array) -> Any:
+        one_member = jax.tree_util.tree_map(lambda leaf: leaf[0], members)
+        output_shape = jax.eval_shape(fn, one_member, images, labels)
+        zeros = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), output_shape)
+
+        def one(member_and_selected: tuple[Any, jax.Array]) -> Any:
+            member, chosen = member_and_selected
+            return lax.cond(chosen, lambda kept: fn(kept, images, labels), lambda kept: skipped(kept, zeros), member)
+
+        return lax.map(one, (members, selected))
+
+    return over
 
 
 def member_test_results(

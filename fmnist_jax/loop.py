@@ -121,7 +121,7 @@ def _epoch_entry(
 ) -> dict:
     """One history entry: means over members, plus each member's value when there are several. A member
     that did not train this epoch (stopped early) has no train metrics (None) and is left out of their
-    mean; its validation metrics are its kept state's, evaluated as every member's."""
+    mean; its validation metrics are those of its unchanged state (its last trained epoch's)."""
     values = {
         "train_loss": np.asarray(train_metrics["train_loss"]),
         "train_accuracy": np.asarray(train_metrics["train_accuracy"]),
@@ -139,6 +139,22 @@ def _epoch_entry(
             entry[f"{name}_per_member"] = [v if c else None for v, c in zip(value.tolist(), counted[name], strict=True)]
         entry["members_trained"] = int(trained.sum())
     return entry
+
+
+def _unevaluated_from_last_epoch(
+    val_metrics: dict[str, Any], evaluated: np.ndarray, history: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Per member: the metrics evaluated now, or for a member left out (stopped early, so its state is
+    unchanged since the epoch it last trained) the last epoch's: the same numbers, not computed again."""
+    if evaluated.all():
+        return val_metrics
+    last_epoch = history[-1]
+    filled = {}
+    for name, values in val_metrics.items():
+        values = np.array(values, copy=True)
+        values[~evaluated] = np.asarray(last_epoch[f"val_{name}_per_member"], values.dtype)[~evaluated]
+        filled[name] = values
+    return filled
 
 
 def _update_best(record: dict[str, Any], val_metrics: dict[str, Any], epoch: int, config: Any) -> np.ndarray:
@@ -192,7 +208,9 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
         np.ones(run.num_members, bool),
         donate=True,
     )
-    evaluate, compile_eval_s = run.compile_evaluate(train.model_variables(state), val_images, val_labels)
+    evaluate, compile_eval_s = run.compile_evaluate(
+        train.model_variables(state), val_images, val_labels, per_member_mask=True
+    )
     record["compile_time_train_s"] += compile_train_s + compile_eval_s
     logging.info("compiled the train epoch in %.1f s and evaluation in %.1f s", compile_train_s, compile_eval_s)
     tensorboard = events.EpochEvents(run.workdir, config.tensorboard and parallel.is_primary())
@@ -221,8 +239,10 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
                 train_metrics = parallel.to_host(jax.block_until_ready(train_metrics))
                 epoch_time_s = time.perf_counter() - start
             start = time.perf_counter()
-            val_metrics = evaluate(train.model_variables(state), val_images, val_labels)
+            # A member that did not train this epoch is not evaluated either: its metrics are its last epoch's.
+            val_metrics = evaluate(train.model_variables(state), val_images, val_labels, training)
             val_metrics = parallel.to_host({name: value for name, value in val_metrics.items() if name != "logits"})
+            val_metrics = _unevaluated_from_last_epoch(val_metrics, training, record["history"])
             val_time_s = time.perf_counter() - start
 
             epoch = epoch_index + 1

@@ -106,7 +106,12 @@ class Run:
         """A split on the device(s), once, as uint8: replicated on every device of the mesh."""
         return self.placement.put(images), self.placement.put(labels)
 
-    def compile_evaluate(self, variables: Any, images: jax.Array, labels: jax.Array) -> tuple[Any, float]:
+    def compile_evaluate(
+        self, variables: Any, images: jax.Array, labels: jax.Array, *, per_member_mask: bool = False
+    ) -> tuple[Any, float]:
+        """The members' evaluation, compiled: evaluate(variables, images, labels) -> metrics per member;
+        with per_member_mask, evaluate(variables, images, labels, evaluated) computes only the members
+        where `evaluated` is true when the members program can skip one (`map`), zeros for the others."""
         evaluate = train.make_evaluate(
             self.model.apply,
             self.config.eval_batch_size,
@@ -114,6 +119,9 @@ class Run:
             batch_sharding=self.placement.batch_sharding,
             penalty=self.penalty,
         )
+        if per_member_mask:
+            over = ensemble.over_evaluated_members(evaluate, self.num_members, self.members_program)
+            return timed_compile(over, variables, images, labels, np.ones(self.num_members, bool))
         return timed_compile(
             ensemble.over_members(evaluate, self.num_members, self.members_program), variables, images, labels
         )

@@ -211,6 +211,24 @@ def test_map_skips_a_stopped_member_and_trains_the_others_bit_for_bit(fashion_mn
 
 
 @pytest.mark.parametrize("members_program", ["map", "vmap"])
+def test_validation_skips_a_member_left_out_under_map_only(fashion_mnist, members_program):
+    # Two b_lenet5 members evaluated on 640 real images: with member 1 left out, `map` computes member 0
+    # exactly as the plain program does and gives member 1 zeros (not computed); `vmap` computes both.
+    model, _, states, images, labels, _ = _two_members_of_b_lenet5(fashion_mnist)
+    evaluate = train.make_evaluate(model.apply, 320)
+    variables = train.model_variables(states)
+    plain = jax.jit(ensemble.over_members(evaluate, 2, members_program))(variables, images, labels)
+    selecting = jax.jit(ensemble.over_evaluated_members(evaluate, 2, members_program))
+    one = selecting(variables, images, labels, np.array([True, False]))
+    np.testing.assert_array_equal(one["logits"][0], plain["logits"][0])
+    assert one["loss"][0] == plain["loss"][0] and 0.05 < plain["accuracy"][1] < 1
+    if members_program == "map":
+        assert one["loss"][1] == 0 and one["accuracy"][1] == 0 and not np.asarray(one["logits"][1]).any()
+    else:
+        assert one["loss"][1] == plain["loss"][1] and one["accuracy"][1] == plain["accuracy"][1]
+
+
+@pytest.mark.parametrize("members_program", ["map", "vmap"])
 def test_a_member_stopped_early_trains_no_more_and_says_so(tmp_path, members_program):
     # Two sweep points: at lr 1e-9 nothing changes, so member 1 stops after epoch 1 + patience; at 3e-3
     # member 0 keeps improving. Member 1's later epochs are skipped under `map` (CPU's program); `vmap`
