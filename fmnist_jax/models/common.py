@@ -9,6 +9,7 @@ import jax
 from flax import linen as nn
 
 from fmnist_jax import layers
+from fmnist_jax.dropout import Dropout
 
 
 class SeedModel(nn.Module):
@@ -51,5 +52,5 @@ class MLPHead(nn.Module):
         for width, rate in zip(self.widths, self.dropouts, strict=True):
             x = act(layers.Dense(width, kernel_init=init, bias_init=bias_init)(x))
             if rate:
-                x = nn.Dropout(rate, deterministic=not train)(x)
+                x = Dropout(rate, deterministic=not train)(x)
         return layers.Dense(self.num_classes, kernel_init=init, bias_init=bias_init)(x)

@@ -6,6 +6,7 @@ import jax
 from flax import linen as nn
 
 from fmnist_jax import layers
+from fmnist_jax.dropout import Dropout
 from fmnist_jax.models.common import SeedModel
 from fmnist_jax.models.registry import register
 
@@ -40,8 +41,8 @@ class CNNA(SeedModel):
                 conv_impl=self.conv_impl,
             )(x)
             x = layers.MaxPool()(normalise_and_activate(x))
-            x = nn.Dropout(self.conv_dropout, deterministic=not train)(x)
+            x = Dropout(self.conv_dropout, deterministic=not train)(x)
         x = layers.Flatten()(x)
         x = normalise_and_activate(layers.Dense(128, kernel_init=init, bias_init=self.bias_initializer)(x))
-        x = nn.Dropout(self.dense_dropout, deterministic=not train)(x)
+        x = Dropout(self.dense_dropout, deterministic=not train)(x)
         return layers.Dense(self.num_classes, kernel_init=init, bias_init=self.bias_initializer)(x)

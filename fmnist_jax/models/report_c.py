@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from fmnist_jax import layers
+from fmnist_jax.dropout import Dropout
 from fmnist_jax.models.common import SeedModel
 from fmnist_jax.models.registry import register
 
@@ -40,7 +41,7 @@ class LeNet5Padded(SeedModel):
             )
 
         def pool_and_drop(y: jax.Array) -> jax.Array:
-            return nn.Dropout(self.pool_dropout, deterministic=not train)(pool()(y))
+            return Dropout(self.pool_dropout, deterministic=not train)(pool()(y))
 
         x = jnp.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)))  # 28x28 -> 32x32, as LeNet-5 expects.
         for features in self.filters:
@@ -51,5 +52,5 @@ class LeNet5Padded(SeedModel):
         else:
             x = layers.Flatten()(conv(120, 5, "VALID", x))  # 5x5 -> 1x1x120
         x = act(layers.Dense(84, kernel_init=init, bias_init=self.bias_initializer)(x))
-        x = nn.Dropout(self.output_dropout, deterministic=not train)(x)
+        x = Dropout(self.output_dropout, deterministic=not train)(x)
         return layers.Dense(self.num_classes, kernel_init=init, bias_init=self.bias_initializer)(x)

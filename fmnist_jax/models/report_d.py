@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from fmnist_jax import layers
+from fmnist_jax.dropout import Dropout
 from fmnist_jax.models.common import MLPHead, SeedModel
 from fmnist_jax.models.registry import register
 
@@ -40,7 +41,7 @@ class CNND(SeedModel):
         x = act(
             layers.Conv(128, 1, "SAME", kernel_init=init, bias_init=self.bias_initializer, conv_impl=self.conv_impl)(x)
         )
-        x = nn.Dropout(self.conv_dropout, deterministic=not train)(x)
+        x = Dropout(self.conv_dropout, deterministic=not train)(x)
         return MLPHead((1024, 32), (self.dense_dropout, 0.0), self.num_classes, self.activation, self.kernel_init)(
             x, train=train
         )

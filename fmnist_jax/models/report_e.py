@@ -8,6 +8,7 @@ import jax
 from flax import linen as nn
 
 from fmnist_jax import layers
+from fmnist_jax.dropout import Dropout
 from fmnist_jax.models.common import SeedModel
 from fmnist_jax.models.registry import register
 
@@ -42,7 +43,7 @@ class BlockCNN(SeedModel):
             x = act(layers.batch_norm(train)(x))
             if index < self.pooled_blocks:
                 x = layers.MaxPool(self.first_pool if index == 0 else 2)(x)
-            x = nn.Dropout(self.conv_dropout, deterministic=not train)(x)
+            x = Dropout(self.conv_dropout, deterministic=not train)(x)
         x = layers.Dense(self.dense_width, kernel_init=init, bias_init=self.bias_initializer)(layers.Flatten()(x))
-        x = nn.Dropout(self.dense_dropout, deterministic=not train)(act(layers.batch_norm(train)(x)))
+        x = Dropout(self.dense_dropout, deterministic=not train)(act(layers.batch_norm(train)(x)))
         return layers.Dense(self.num_classes, kernel_init=init, bias_init=self.bias_initializer)(x)
