@@ -11,6 +11,8 @@ the CNNs, Report E's 15 for its cnn5 ensemble, one per fold for Report A's 5-fol
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
+import sys
 
 # Report D's epochs on CPU: the whole block (9 configs x 3 seeds) within about 3 CPU-hours. Measured
 # 2026-11-28 (BENCHMARKS.md, suite profile): one epoch of 3 members costs ~103 s for each of the six
@@ -109,16 +111,23 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     # by val is the last: 91.63 against 92.59, inside the 1-point bar but not a close match (0.6 of the
     # 1.6-point gap closed; the highest fold, 92.27, is 0.3 under the report).
     "a_kfold_step_decay": ("kfold_continue=True",),
-    # Report D trains 400 epochs at batch 1024; the campaign cuts its block to D_EPOCHS, and d_cnn ends
-    # 3.4 points under the report's val 91.37 % there (87.94 +- 0.16, learning rate 1e-4 still falling
-    # loss at epoch 10). Is the cut the whole gap? The report's own length, with one seed (the engine
-    # issue's "d_cnn at its full 400 epochs with one seed": about 3.2 CPU-hours here).
-    "d_cnn": ("num_epochs=400,num_seeds=1",),
     # d_inception ends the cut 18 points under the report (val 72.31 +- 1.31 against 90.27): at batch 1024
     # its 10 epochs are 470 steps of Adam at 1e-4, and its val accuracy climbed from 0.47 to 0.72 over
     # epochs 2-10. Its full length would take ~5.5 CPU-hours for one seed; 4x the cut (one seed, ~35 min)
     # shows whether the gap closes with training alone.
     "d_inception": ("num_epochs=40,num_seeds=1",),
+    # d_sigmoid sits at chance through the whole cut (val 9.8 %, train loss 2.3029 = ln 10 at epoch 10,
+    # all 3 seeds) where the report ends at val 90.13 % after 400 epochs. With sigmoid after every layer
+    # and Glorot init, each layer's outputs sit near 0.5 for every image and the image's signal shrinks
+    # layer by layer, so the net first learns the class prior and must then find the signal; the
+    # report's run left that plateau at an epoch it does not give. Does ours, and when? Four times the
+    # cut, one seed (~20 min).
+    "d_sigmoid": ("num_epochs=40,num_seeds=1",),
+    # Report D trains 400 epochs at batch 1024; the campaign cuts its block to D_EPOCHS, and d_cnn ends
+    # 3.4 points under the report's val 91.37 % there (87.94 +- 0.16, learning rate 1e-4 still falling
+    # loss at epoch 10). Is the cut the whole gap? The report's own length, with one seed (the engine
+    # issue's "d_cnn at its full 400 epochs with one seed": about 3.2 CPU-hours here).
+    "d_cnn": ("num_epochs=400,num_seeds=1",),
     "e_mlp_small": _E_MLP_STOPPING,
     "e_mlp_medium": _E_MLP_STOPPING,
     "e_mlp_large": _E_MLP_STOPPING,
@@ -145,11 +154,15 @@ def changed_fields(change: str) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in change.split(","))
 
 
-def ablation_commands(results_dir: str = "results/cpu") -> list[str]:
+def ablation_commands(results_dir: str = "results/cpu", only: str = "") -> list[str]:
     """One `fmnist_jax.main` command line per ablation: the config's campaign run (its seeds and epoch
-    cap) with one change, which may set the seeds or the epochs too."""
+    cap) with one change, which may set the seeds or the epochs too. `only`: comma-separated patterns
+    of config names (fnmatch, as the suite's --only), to run some ablations before others."""
     commands = []
+    patterns = [pattern for pattern in only.split(",") if pattern]
     for name, changes in ABLATIONS.items():
+        if patterns and not any(fnmatch.fnmatch(name, pattern) for pattern in patterns):
+            continue
         plan = plan_for(name)
         for change in changes:
             fields = changed_fields(change)
@@ -165,5 +178,6 @@ def ablation_commands(results_dir: str = "results/cpu") -> list[str]:
 
 
 if __name__ == "__main__":
-    # `python -m fmnist_jax.campaign`: the ablation commands, one per line (results/campaign.sh runs them).
-    print("\n".join(ablation_commands()))
+    # `python -m fmnist_jax.campaign [PATTERNS]`: the ablation commands, one per line (results/campaign.sh
+    # runs them), of every config or of those matching PATTERNS (e.g. "d_inception,d_sigmoid").
+    print("\n".join(ablation_commands(only=sys.argv[1] if len(sys.argv) > 1 else "")))

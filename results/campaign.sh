@@ -3,7 +3,8 @@
 #   nohup bash results/campaign.sh [GROUP ...] > campaign.log 2>&1 &
 # Each group is a --only pattern of fmnist_jax.suite; seeds and epochs per config come from
 # fmnist_jax/campaign.py. The group "ablations" runs campaign.py's ABLATIONS (one change each to a
-# config that falls short) into results/cpu/ablations/. Finished configs are skipped and interrupted ones resume, so the same
+# config that falls short) into results/cpu/ablations/; "ablations:d_inception,d_sigmoid" only those
+# of the configs matching the patterns. Finished configs are skipped and interrupted ones resume, so the same
 # command continues a campaign in a later session (configs whose results.json is committed are not
 # trained again, even in a fresh clone without their checkpoints). SIGTERM finishes the epoch in flight, saves,
 # and stops the whole campaign (the suite exits non-zero, and so does this script).
@@ -18,9 +19,11 @@ if [ ${#groups[@]} -eq 0 ]; then
 fi
 for group in "${groups[@]}"; do
   echo "== $(date -Is) campaign group $group"
-  if [ "$group" = ablations ]; then
+  if [ "${group%%:*}" = ablations ]; then
     # A finished ablation says so and exits 0; an interrupted one resumes.
-    "$python" -m fmnist_jax.campaign | while read -r command; do
+    only=""
+    if [[ "$group" == ablations:* ]]; then only="${group#ablations:}"; fi
+    "$python" -m fmnist_jax.campaign "$only" | while read -r command; do
       echo "== $(date -Is) $command"
       ${command/#python/$python} < /dev/null
     done

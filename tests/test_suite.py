@@ -93,6 +93,15 @@ def test_an_interrupted_config_stops_the_whole_suite(tmp_path, monkeypatch):
     assert len(trained) == 1 and not (tmp_path / "results.md").exists()
 
 
+def test_ablation_commands_of_some_configs_only():
+    from fmnist_jax import campaign
+
+    every = campaign.ablation_commands("results/cpu")
+    some = campaign.ablation_commands("results/cpu", only="d_*,c_lenet5")
+    expected = [c for c in every if "configs/d_" in c or "configs/c_lenet5.py" in c]
+    assert some == expected and 0 < len(some) < len(every)
+
+
 def test_every_ablation_command_changes_existing_fields_of_an_existing_config():
     from fmnist_jax import campaign
 
