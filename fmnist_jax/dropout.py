@@ -3,9 +3,10 @@
 Why: on CPU, JAX lowers its threefry hash (the generator behind `jax.random.bernoulli`) as a rolled
 loop of 5 iterations over the whole mask, each writing and reading it back from memory. The same
 hash written out in jnp ops (20 rounds of add, rotate, xor) is one vectorised elementwise loop. The
-masks are bit for bit those of `flax.linen.Dropout` with the same key (tests check it), so runs,
-checkpoints and committed results do not change; only the time does (BENCHMARKS.md: about 10 % of
-a CNN-A or cnn5 train step at batch 128).
+masks are bit for bit those of `flax.linen.Dropout` with the same key (tests check it), and so is a
+whole epoch of every config in configs/ (measured 2026-11-30: the same parameters after an epoch on
+2,048 real images; `benchmarks.dropout_draw` checks the configs it times), so results made before
+this module are what it would give; only the time differs (BENCHMARKS.md, "Dropout masks").
 
 Everywhere else the draw is `jax.random.bernoulli` itself: on GPUs and TPUs (whose threefry is
 already unrolled or a kernel), for a key of another generator (rbg), or with
