@@ -53,7 +53,8 @@ def _threefry_key_words(key: jax.Array) -> jax.Array | None:
     """The key's two uint32 words when it is a threefry key, else None (another generator)."""
     if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         return jax.random.key_data(key) if "threefry" in str(jax.random.key_impl(key)) else None
-    if key.dtype == jnp.uint32 and key.shape == (2,) and jax.config.jax_default_prng_impl == "threefry2x32":
+    default_impl = getattr(jax.config, "jax_default_prng_impl", None)  # None: unknown, so JAX's own draw
+    if key.dtype == jnp.uint32 and key.shape == (2,) and default_impl == "threefry2x32":
         return key  # a raw (legacy) key of the default generator, as flax's make_rng returns
     return None
 

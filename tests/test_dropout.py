@@ -60,6 +60,16 @@ def test_cpu_draw_has_no_rolled_loop_and_other_generators_fall_back():
     ours = jax.jit(lambda k: dropout.bernoulli(k, 0.75, shape)).lower(key).compile().as_text()
     jaxs = jax.jit(lambda k: jax.random.bernoulli(k, 0.75, shape)).lower(key).compile().as_text()
     assert " while(" in jaxs and " while(" not in ours
+    x = jnp.ones(shape)
+    for key_of_flax in (jax.random.PRNGKey(0), jax.random.key(0)):  # through flax's make_rng, as models draw
+        # make_rng's fold-in of the module's path is a (scalar) threefry loop too: one loop fewer, the mask's.
+        def loops(key_of_flax: jax.Array = key_of_flax) -> int:
+            program = jax.jit(lambda k, x: _apply(dropout.Dropout, x, k, 0.25)).lower(key_of_flax, x)
+            return program.compile().as_text().count(" while(")
+
+        with dropout.jax_draw_only():
+            with_jaxs_draw = loops()
+        assert loops() == with_jaxs_draw - 1
     rbg = jax.random.key(3, impl="rbg")
     np.testing.assert_array_equal(dropout.bernoulli(rbg, 0.5, shape), jax.random.bernoulli(rbg, 0.5, shape))
 
