@@ -123,6 +123,10 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     # report's run left that plateau at an epoch it does not give. Does ours, and when? Four times the
     # cut, one seed (~20 min).
     "d_sigmoid": ("num_epochs=40,num_seeds=1",),
+    # d_rmsprop ends the cut 2.3 points under the report (val 84.00 +- 0.17 against 86.25), still climbing
+    # (val 63.6 % after epoch 1, 84.0 after 10; train 82.3): RMSprop at 1e-4 learns slower than Adam at
+    # 1e-4 (d_cnn: 87.94 at the cut). Is the cut the gap? Four times the cut, one seed (~20 min).
+    "d_rmsprop": ("num_epochs=40,num_seeds=1",),
     # Report D trains 400 epochs at batch 1024; the campaign cuts its block to D_EPOCHS, and d_cnn ends
     # 3.4 points under the report's val 91.37 % there (87.94 +- 0.16, learning rate 1e-4 still falling
     # loss at epoch 10). Is the cut the whole gap? The report's own length, with one seed (the engine
