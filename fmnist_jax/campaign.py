@@ -127,6 +127,11 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     # (val 63.6 % after epoch 1, 84.0 after 10; train 82.3): RMSprop at 1e-4 learns slower than Adam at
     # 1e-4 (d_cnn: 87.94 at the cut). Is the cut the gap? Four times the cut, one seed (~20 min).
     "d_rmsprop": ("num_epochs=40,num_seeds=1",),
+    # d_sgd at its stated lr 1e-4 (plain SGD, Keras' default momentum 0) barely moves in the cut: train loss
+    # 2.3020 -> 2.2981 over 10 epochs (ln 10 = 2.3026), val 11.84 +- 5.69 against the report's 89.72. At
+    # that pace 400 epochs would not reach it either; the report's number fits a faster SGD. Keras'
+    # own default learning rate for SGD is 0.01: does the report's SGD run match that rate?
+    "d_sgd": ("learning_rate=0.01",),
     # Report D trains 400 epochs at batch 1024; the campaign cuts its block to D_EPOCHS, and d_cnn ends
     # 3.4 points under the report's val 91.37 % there (87.94 +- 0.16, learning rate 1e-4 still falling
     # loss at epoch 10). Is the cut the whole gap? The report's own length, with one seed (the engine
