@@ -161,6 +161,15 @@ def time_epochs(
     return EpochTiming(compile_s, seconds[0], tuple(seconds[1:])), state
 
 
+def one_epoch_parameters(config_name: str, images: jax.Array, labels: jax.Array) -> list[jax.Array]:
+    """The parameters (leaves) after one real train epoch of configs/<config_name>.py from its initial
+    state, traced under whatever the caller holds (benchmarks.dropout_draw compares two draws)."""
+    config = load_config(config_name)
+    _, state, options = training_setup(config, images.shape[0] // config.batch_size)
+    state, _ = jax.jit(train.make_train_epoch(options))(state, images, labels)
+    return jax.tree_util.tree_leaves(state.params)
+
+
 def time_config_epoch(config: Any, images: jax.Array, labels: jax.Array, repeats: int) -> dict[str, float]:
     """Compiles and times the real train epoch; returns compile_s, step_ms and images_per_s (of the
     median steady-state epoch)."""

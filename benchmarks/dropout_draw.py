@@ -22,7 +22,7 @@ import numpy as np
 from absl import app, flags
 
 from benchmarks import common
-from fmnist_jax import data, dropout, train
+from fmnist_jax import data, dropout
 
 _CONFIGS = flags.DEFINE_list("configs", ["baseline", "e_cnn5", "d_cnn"], "Config names in configs/.")
 _NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 5120, "Training examples per timed epoch.")
@@ -41,11 +41,8 @@ def same_epoch(name: str, images: jax.Array, labels: jax.Array) -> bool:
     """Whether one epoch with either draw ends with bit-identical parameters."""
     params = []
     for draw in DRAWS:
-        config = common.load_config(name)
-        _, state, options = common.training_setup(config, images.shape[0] // config.batch_size)
         with _draw_context(draw):
-            state, _ = jax.jit(train.make_train_epoch(options))(state, images, labels)
-        params.append(jax.tree_util.tree_leaves(state.params))
+            params.append(common.one_epoch_parameters(name, images, labels))
     return all(np.array_equal(a, b) for a, b in zip(*params, strict=True))
 
 
