@@ -96,20 +96,21 @@ def jax_draw_only() -> Iterator[None]:
         _JAX_DRAW_ONLY[0] = False
 
 
-def _unrolled_applies(key: jax.Array) -> bool:
-    return (
-        not _JAX_DRAW_ONLY[0]
-        and jax.default_backend() == "cpu"
-        and getattr(jax.config, "jax_threefry_partitionable", False)
-        and _threefry_key_words(key) is not None
-    )
+def _unrolled_key_words(key: jax.Array) -> jax.Array | None:
+    """The key's two words where the unrolled draw applies (CPU, threefry, partitionable counters), else None."""
+    if _JAX_DRAW_ONLY[0] or jax.default_backend() != "cpu":
+        return None
+    if not getattr(jax.config, "jax_threefry_partitionable", False):
+        return None
+    return _threefry_key_words(key)
 
 
 def bernoulli(key: jax.Array, p: float, shape: Sequence[int]) -> jax.Array:
     """`jax.random.bernoulli(key, p, shape)`, bit for bit; on CPU with the unrolled hash."""
-    if not _unrolled_applies(key):
+    words = _unrolled_key_words(key)
+    if words is None:
         return jax.random.bernoulli(key, p, shape)
-    bits = random_bits(_threefry_key_words(key), shape)
+    bits = random_bits(words, shape)
     # jax.random.uniform's float32 in [0, 1): 23 random mantissa bits under the exponent of 1.0, minus 1.
     mantissa = lax.shift_right_logical(bits, np.uint32(32 - 23))
     uniform = lax.bitcast_convert_type(mantissa | np.float32(1.0).view(np.uint32), jnp.float32) - np.float32(1.0)
