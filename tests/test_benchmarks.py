@@ -238,3 +238,28 @@ def test_a_benchmark_reads_its_provenance_once_so_its_own_rewritten_outputs_do_n
             assert json.loads((tmp_path / "t.json").read_text())["provenance"] == {"git_dirty": False}
     finally:
         common.run_provenance.cache_clear()
+
+
+@pytest.mark.parametrize("padding, side", [("SAME", 7), ("SAME", 6), ("VALID", 5)])
+def test_winograd_lowering_matches_xla_s_convolution_and_its_gradients(padding, side):
+    from benchmarks import winograd_lowering
+
+    x = jax.random.normal(jax.random.key(0), (2, side, side, 3))
+    kernel = jax.random.normal(jax.random.key(1), (3, 3, 3, 4))
+    errors = winograd_lowering.max_relative_errors(x, kernel, padding)
+    assert set(errors) == {"y", "dx", "dkernel"}
+    # Odd and even sides: the tiles past the edge are padded and cropped again.
+    assert max(errors.values()) < 1e-5, errors
+    with pytest.raises(ValueError, match="3x3"):
+        winograd_lowering.conv_winograd(x, jnp.zeros((5, 5, 3, 4)), padding)
+
+
+def test_winograd_cli_times_both_lowerings_on_the_layers_asked_for(tmp_path):
+    args = ["--batch_sizes=2", "--passes=1", "--repeats=1", "--layers=0", f"--out={tmp_path}"]
+    result = run_cli("benchmarks.winograd", *args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads((tmp_path / "winograd.json").read_text())["rows"]
+    assert [row["layer"] for row in rows] == ["3x3 32->64 at 13x13 valid"] and all(
+        row["im2col_ms"] > 0 and row["winograd_ms"] > 0 for row in rows
+    )
+    assert all(row["max_relative_error"] < 1e-5 for row in rows)
