@@ -152,6 +152,7 @@ def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str,
     line["ablations"] = [
         {
             "change": change,
+            "finding": campaign.FINDINGS.get(campaign.ablation_folder_name(name, change), ""),
             "ours": ours_on(split or "test", ablation),
             "closes_gap": bool(split) and verdict(report_value, ours_on(split, ablation)) == "reproduced",
         }
@@ -272,15 +273,15 @@ def _ablation_section(rows: list[dict[str, Any]]) -> list[str]:
         "A config that reproduces its report can have one too: it checks that a change which explains",
         "another config's gap (a setting the report does not give) leaves this one reproduced.",
         "",
-        "| config | report's % | ours % | change | ours with the change % | reproduces the report |",
-        "|---|---:|---:|---|---:|---|",
+        "| config | report's % | ours % | change | ours with the change % | reproduces the report | what it shows |",
+        "|---|---:|---:|---|---:|---|---|",
     ]
     for line in tested:
         for ablation in line["ablations"]:
             lines.append(
                 f"| `{line['config']}` | {_pct(line['report_value'])} ({line['split']}) | {_spread(line['ours'])[0]} "
                 f"| `{ablation['change']}` | {_spread(ablation['ours'])[0]} | "
-                f"{'yes' if ablation['closes_gap'] else 'no'} |"
+                f"{'yes' if ablation['closes_gap'] else 'no'} | {ablation['finding'] or '-'} |"
             )
     return lines
 

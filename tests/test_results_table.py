@@ -164,3 +164,14 @@ def test_report_c_losses_show_each_ablation_beside_its_config():
     last = ablation["history"][-1]  # the ablation's own losses, not its config's
     assert f"{last['val_loss_with_penalty']:.4f}" in row and f"{last['val_loss']:.4f}" in row
     assert len([line for line in lines if line.startswith("| `c_dropout`")]) == 1 + len(ablations["c_dropout"])
+
+
+def test_every_committed_ablation_says_what_it_showed_and_every_finding_has_its_run():
+    from fmnist_jax import campaign
+
+    committed = {path.name for path in (RESULTS_DIR / campaign.ABLATIONS_DIR).iterdir() if path.is_dir()}
+    missing = sorted(committed - set(campaign.FINDINGS))
+    assert not missing, f"write what these ablations showed into campaign.FINDINGS: {missing}"
+    assert not sorted(set(campaign.FINDINGS) - committed), "a finding without its committed run"
+    planned = {campaign.ablation_folder_name(n, c) for n, changes in campaign.ABLATIONS.items() for c in changes}
+    assert set(campaign.FINDINGS) <= planned
