@@ -263,3 +263,16 @@ def test_winograd_cli_times_both_lowerings_on_the_layers_asked_for(tmp_path):
         row["im2col_ms"] > 0 and row["winograd_ms"] > 0 for row in rows
     )
     assert all(row["max_relative_error"] < 1e-5 for row in rows)
+
+
+def test_saturation_counts_each_hidden_layer_s_saturated_units_before_and_after_training():
+    args = ["--config=d_sigmoid", "--learning_rates=1e-3", "--epochs=1", "--num_examples=4096", "--probe_examples=64"]
+    result = run_cli("benchmarks.saturation", *args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = [line for line in result.stdout.splitlines() if line.startswith("| 0.001")]
+    assert len(table) == 2  # before training and after the epoch
+    before, after = ([float(cell) for cell in line.strip("| ").split(" | ")[3:]] for line in table)
+    # conv 0-2, dense 1024 and dense 32: the logits have no activation to saturate
+    assert len(before) == 5 and all(0 <= value <= 1 for value in before + after)
+    # Glorot's init starts every unit in sigmoid's working range; 4 Adam steps at 1e-3 push dense(1024) out of it.
+    assert before[3] == 0 and after[3] > 0.5
