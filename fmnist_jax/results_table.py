@@ -155,6 +155,9 @@ def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str,
             "finding": campaign.FINDINGS.get(campaign.ablation_folder_name(name, change), ""),
             "ours": ours_on(split or "test", ablation),
             "closes_gap": bool(split) and verdict(report_value, ours_on(split, ablation)) == "reproduced",
+            # An ablation that ends past the report on the other side shows the change is more than the gap.
+            "crosses_gap": bool(split)
+            and {line["verdict"], verdict(report_value, ours_on(split, ablation))} == {"below", "above"},
         }
         for change, ablation in ablations
     ]
@@ -188,6 +191,12 @@ def _verdict_text(line: dict[str, Any]) -> str:
             if len(closing) == 1
             else f"{text}; ablations {changes} each reproduce it"
         )
+    crossing = [a["change"] for a in line["ablations"] if a.get("crosses_gap")]
+    if crossing:
+        side = "above" if line["verdict"] == "below" else "below"
+        changes = " and ".join(f"`{c}`" for c in crossing)
+        subject = f"ablation {changes} ends" if len(crossing) == 1 else f"ablations {changes} each end"
+        return f"{text}; {subject} {side} it (see Ablations)"
     if line["ablations"]:
         return f"{text}; no ablation closes the gap (see Ablations)"
     return f"{text}; no ablation run yet" if line["verdict"] == "below" else text
@@ -281,9 +290,19 @@ def _ablation_section(rows: list[dict[str, Any]]) -> list[str]:
             lines.append(
                 f"| `{line['config']}` | {_pct(line['report_value'])} ({line['split']}) | {_spread(line['ours'])[0]} "
                 f"| `{ablation['change']}` | {_spread(ablation['ours'])[0]} | "
-                f"{'yes' if ablation['closes_gap'] else 'no'} | {ablation['finding'] or '-'} |"
+                f"{_ablation_outcome(line, ablation)} | {ablation['finding'] or '-'} |"
             )
     return lines
+
+
+def _ablation_outcome(line: dict[str, Any], ablation: dict[str, Any]) -> str:
+    """'yes' when the ablation reproduces the report, 'no' when it does not, 'no (past it: above)' when it
+    lands on the report's other side (the change is more than the gap)."""
+    if ablation["closes_gap"]:
+        return "yes"
+    if ablation.get("crosses_gap"):
+        return f"no (past it: {'above' if line['verdict'] == 'below' else 'below'})"
+    return "no"
 
 
 def _notes_section(rows: list[dict[str, Any]]) -> list[str]:

@@ -98,6 +98,11 @@ def test_a_committed_result_is_reproduced_by_its_recorded_config(tmp_path):
         ("above", [], "above"),
         ("above", [{"change": "batch_size=128", "closes_gap": False}], "above; no ablation closes the gap"),
         ("reproduced", [{"change": "x=1", "closes_gap": True}], "reproduced"),
+        (
+            "below",
+            [{"change": "num_epochs=40", "closes_gap": False, "crosses_gap": True}],
+            "below; ablation `num_epochs=40` ends above it",
+        ),
     ],
 )
 def test_the_verdict_says_what_the_ablations_showed(verdict, ablations, expected):
