@@ -123,6 +123,18 @@ def matmul_flops_per_s(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best_s
 
 
+def call_seconds(call: Callable[[], Any], repeats: int) -> list[float]:
+    """Seconds of each of `repeats` calls after one warm-up call; call() returns once its work is done
+    (it blocks until the device is ready)."""
+    call()
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
 @dataclasses.dataclass(frozen=True)
 class EpochTiming:
     """How long the compiled epoch program took: its compile, its first call, then the steady state."""

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -99,17 +98,6 @@ def layer_calls(model: nn.Module, batch_size: int) -> list[LayerCall]:
     with nn.intercept_methods(record):
         jax.eval_shape(lambda: model.init({"params": jax.random.PRNGKey(0)}, images, train=False))
     return calls
-
-
-def time_calls(call: Callable[[], Any], repeats: int) -> float:
-    """Median seconds of `repeats` calls after one warm-up; call() returns once its work is done."""
-    call()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds)
 
 
 def jax_layer_runner(layer: LayerCall, inner_steps: int) -> Callable[[], Any]:
@@ -186,7 +174,7 @@ def measure_layers(
         seconds: dict[str, list[float]] = {"jax": [], "torch": []}
         for _ in range(repeats):  # in turns, so a slow moment of the machine hits both
             for framework, runner in runners.items():
-                seconds[framework].append(time_calls(runner, 1))
+                seconds[framework].append(common.call_seconds(runner, 1)[0])  # one call after a warm-up
         jax_ms, torch_ms = (1e3 * statistics.median(seconds[f]) / inner_steps for f in ("jax", "torch"))
         flops = layer.matmul_flops()
         rows.append(

@@ -23,7 +23,6 @@ pass) cost more than the arithmetic saved; BENCHMARKS.md has the numbers.
 from __future__ import annotations
 
 import statistics
-import time
 from typing import Any
 
 import jax
@@ -54,12 +53,7 @@ def time_forward_backward(lower: Any, x: jax.Array, kernel: jax.Array, padding: 
         return lax.scan(body, (k, x), None, length=_PASSES.value)[0]
 
     run = jax.jit(passes).lower(kernel, x).compile()
-    jax.block_until_ready(run(kernel, x))
-    seconds = []
-    for _ in range(_REPEATS.value):
-        start = time.perf_counter()
-        jax.block_until_ready(run(kernel, x))
-        seconds.append(time.perf_counter() - start)
+    seconds = common.call_seconds(lambda: jax.block_until_ready(run(kernel, x)), _REPEATS.value)
     return 1e3 * min(seconds) / _PASSES.value, 1e3 * statistics.median(seconds) / _PASSES.value
 
 
