@@ -196,14 +196,14 @@ FINDINGS: dict[str, str] = {
         "at the main CNN's 1e-4 dense(1024) does not saturate and every seed leaves the plateau at epoch 7, "
         "climbing fast at the cut: the report's 90.13 fits a rate below the 1e-3 it gives"
     ),
+    "d_sigmoid__num_epochs=40,num_seeds=1": (
+        "still at chance after 40 epochs (train loss ln 10): within 8 Adam steps at 1e-3, 97 % of dense(1024)'s "
+        "units saturate (benchmarks.saturation), and a saturated layer passes no gradient back"
+    ),
     "d_sgd__learning_rate=0.01": (
         "at Keras' default SGD rate the net learns where 1e-4 did not, still climbing at the cut; 400 epochs at "
         "1e-4 are about as many lr x steps as 4 epochs at 0.01 (63 % val here): the report's rate was larger "
         "than the 1e-4 it states"
-    ),
-    "d_sigmoid__num_epochs=40,num_seeds=1": (
-        "still at chance after 40 epochs (train loss ln 10): within 8 Adam steps at 1e-3, 97 % of dense(1024)'s "
-        "units saturate (benchmarks.saturation), and a saturated layer passes no gradient back"
     ),
     "e_mlp_large__early_stopping_monitor=val_loss": (
         "stopping on val_loss (Keras' default monitor) halves the gap; the deeper net needs a shorter patience"

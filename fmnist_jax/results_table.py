@@ -149,19 +149,23 @@ def row(name: str, results: dict[str, Any], ablations: list[tuple[str, dict[str,
             "vote": results["ensemble_test_accuracy_vote"],
             "mean_prob": results["ensemble_test_accuracy_mean_prob"],
         }
-    line["ablations"] = [
-        {
-            "change": change,
-            "finding": campaign.FINDINGS.get(campaign.ablation_folder_name(name, change), ""),
-            "ours": ours_on(split or "test", ablation),
-            "closes_gap": bool(split) and verdict(report_value, ours_on(split, ablation)) == "reproduced",
-            # An ablation that ends past the report on the other side shows the change is more than the gap.
-            "crosses_gap": bool(split)
-            and {line["verdict"], verdict(report_value, ours_on(split, ablation))} == {"below", "above"},
-        }
-        for change, ablation in ablations
-    ]
+    line["ablations"] = [_ablation_line(name, line["verdict"], split, report_value, *pair) for pair in ablations]
     return line
+
+
+def _ablation_line(
+    name: str, config_verdict: str, split: str, report_value: float, change: str, ablation: dict[str, Any]
+) -> dict[str, Any]:
+    ours = ours_on(split or "test", ablation)
+    ablation_verdict = verdict(report_value, ours) if split else ""
+    return {
+        "change": change,
+        "finding": campaign.FINDINGS.get(campaign.ablation_folder_name(name, change), ""),
+        "ours": ours,
+        "closes_gap": ablation_verdict == "reproduced",
+        # An ablation that ends past the report on the other side shows the change is more than the gap.
+        "crosses_gap": {config_verdict, ablation_verdict} == {"below", "above"},
+    }
 
 
 def _own_epochs(name: str) -> int:
@@ -193,7 +197,7 @@ def _verdict_text(line: dict[str, Any]) -> str:
         )
     crossing = [a["change"] for a in line["ablations"] if a.get("crosses_gap")]
     if crossing:
-        side = "above" if line["verdict"] == "below" else "below"
+        side = _other_side(line["verdict"])
         changes = " and ".join(f"`{c}`" for c in crossing)
         subject = f"ablation {changes} ends" if len(crossing) == 1 else f"ablations {changes} each end"
         return f"{text}; {subject} {side} it (see Ablations)"
@@ -295,13 +299,18 @@ def _ablation_section(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _other_side(config_verdict: str) -> str:
+    """Where an ablation that crosses the report lands: above it for a config below, below for one above."""
+    return "above" if config_verdict == "below" else "below"
+
+
 def _ablation_outcome(line: dict[str, Any], ablation: dict[str, Any]) -> str:
     """'yes' when the ablation reproduces the report, 'no' when it does not, 'no (past it: above)' when it
     lands on the report's other side (the change is more than the gap)."""
     if ablation["closes_gap"]:
         return "yes"
     if ablation.get("crosses_gap"):
-        return f"no (past it: {'above' if line['verdict'] == 'below' else 'below'})"
+        return f"no (past it: {_other_side(line['verdict'])})"
     return "no"
 
 
