@@ -189,21 +189,20 @@ def _verdict_text(line: dict[str, Any]) -> str:
         text = f"{text} at the {line['epochs_configured']}-epoch cut"
     closing = [a["change"] for a in line["ablations"] if a["closes_gap"]]
     if closing:
-        changes = " and ".join(f"`{c}`" for c in closing)
-        return (
-            f"{text}; ablation {changes} reproduces it"
-            if len(closing) == 1
-            else f"{text}; ablations {changes} each reproduce it"
-        )
+        return f"{text}; {_ablations_doing(closing, 'reproduces', 'reproduce')} it"
     crossing = [a["change"] for a in line["ablations"] if a.get("crosses_gap")]
     if crossing:
-        side = _other_side(line["verdict"])
-        changes = " and ".join(f"`{c}`" for c in crossing)
-        subject = f"ablation {changes} ends" if len(crossing) == 1 else f"ablations {changes} each end"
-        return f"{text}; {subject} {side} it (see Ablations)"
+        return f"{text}; {_ablations_doing(crossing, 'ends', 'end')} {_other_side(line['verdict'])} it (see Ablations)"
     if line["ablations"]:
         return f"{text}; no ablation closes the gap (see Ablations)"
     return f"{text}; no ablation run yet" if line["verdict"] == "below" else text
+
+
+def _ablations_doing(changes: list[str], verb_one: str, verb_each: str) -> str:
+    """The ablations as a verdict names them: "ablation `a` <verb_one>" for one change, "ablations `a` and
+    `b` each <verb_each>" for several."""
+    named = " and ".join(f"`{c}`" for c in changes)
+    return f"ablation {named} {verb_one}" if len(changes) == 1 else f"ablations {named} each {verb_each}"
 
 
 def render(results_dir: pathlib.Path) -> tuple[str, list[dict[str, Any]]]:
