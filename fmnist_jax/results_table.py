@@ -373,21 +373,32 @@ def _rerun_section(results_dir: pathlib.Path) -> list[str]:
         "is 0.5 points. Fields added to the config since a run was made take the value that run in effect",
         "used where today's default computes differently (`members_program=vmap`: every ensemble vmapped its",
         "members before the field existed; today's `auto` maps them on CPU, which rounds differently), else",
-        "their defaults.",
+        "their defaults. A rerun on another CPU model need not be bit for bit: XLA compiles for the host's",
+        "vector units and caches, and a matmul's blocking sets the order of its float sums (`d_dense_ann`: its",
+        "committed run's own commit, c3fbddbe, trained on the Intel VM gives the rerun's numbers bit for bit,",
+        "so its 0.16 points are the CPU's, not the code's).",
         "",
         "| config | committed % | rerun % | difference (points) | bit for bit | fields the record lacks "
-        "| rerun commit |",
-        "|---|---:|---:|---:|---|---|---|",
+        "| rerun commit | machine: committed run / rerun |",
+        "|---|---:|---:|---:|---|---|---|---|",
     ]
     for check in checks:
         added = ", ".join(f"`{f}={v}`" for f, v in check["fields_added_since_the_committed_run"].items()) or "-"
+        committed_on, rerun_on = (_machine_text(check[run]["provenance"]) for run in ("committed", "rerun"))
         lines.append(
             f"| `{check['config']}` | {check['committed']['test_accuracy_mean_percent']:.2f} | "
             f"{check['rerun']['test_accuracy_mean_percent']:.2f} | {check['difference_points']:+.2f} | "
             f"{'yes' if check['bit_for_bit'] else 'no'} | {added} | "
-            f"{check['rerun']['provenance'].get('git_commit', '?')[:10]} |"
+            f"{check['rerun']['provenance'].get('git_commit', '?')[:10]} | "
+            f"{committed_on if committed_on == rerun_on else f'{committed_on} / {rerun_on}'} |"
         )
     return lines
+
+
+def _machine_text(provenance: dict[str, Any]) -> str:
+    """The CPU, its cores and memory from a run's provenance record, as "AMD EPYC x2, 23.5 GiB"."""
+    machine = provenance.get("machine", {})
+    return f"{machine.get('cpu', '?')} x{machine.get('cores', '?')}, {machine.get('memory_gib', '?')} GiB"
 
 
 def _commits_text(made: dict[str, Any], segments: list[dict[str, Any]]) -> str:
@@ -419,11 +430,9 @@ def _provenance_section(results: dict[str, dict[str, Any]]) -> list[str]:
     for name, res in results.items():
         made = res.get("provenance", {})
         commit = _commits_text(made, res.get("trained_by", []))
-        machine = made.get("machine", {})
         lines.append(
             f"| `{name}` | {res.get('num_seeds', 1)} | `{made.get('command', '?')}` | {commit} | "
-            f"{machine.get('cpu', '?')} x{machine.get('cores', '?')}, {machine.get('memory_gib', '?')} GiB | "
-            f"{res.get('versions', {}).get('jax', '?')} |"
+            f"{_machine_text(made)} | {res.get('versions', {}).get('jax', '?')} |"
         )
     return lines
 
