@@ -1,7 +1,8 @@
 """Report E cnn5 (chosen layout): four blocks c = 32, 64, 128, 256 (no pool after the fourth) -> flatten(2304)
 -> dense(208) -> bn -> ReLU -> drop(.5) -> dense(10): 870,746 trainable + 1,376 BN statistics (report: ~872k).
 Reported test 94.09 %; "15 models from different seeds vote": 95.09 % test (loss .1552), in
-reference.ensemble_*; run it with --config.num_seeds=15 (one program).
+reference.ensemble_*; run it with --config.num_seeds=15 (one program), or in parts of a few seeds merged by
+`python -m fmnist_jax.parts` (the campaign's way on CPU: fmnist_jax/parts.py).
 """
 
 import pathlib

@@ -20,7 +20,7 @@ from typing import Any
 
 from absl import app, flags
 
-from fmnist_jax import campaign, cli, metrics, plots
+from fmnist_jax import campaign, cli, metrics, parts, plots
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file, config_names_in_report_order
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -261,7 +261,7 @@ def render(results_dir: pathlib.Path) -> tuple[str, list[dict[str, Any]]]:
             f"{line['train_time_s']:.0f} | {line['images_per_s']:.0f} | {_verdict_text(line)} |"
         )
     if missing:
-        lines += ["", f"Not yet run in this campaign: {', '.join(f'`{n}`' for n in missing)}."]
+        lines += ["", f"Not yet run in this campaign: {', '.join(_missing_text(results_dir, n) for n in missing)}."]
     orphans = sorted(name for name in ablations if name not in results)
     if orphans:  # an ablation is read against its config's own result: list it until that result exists
         lines += ["", f"Ablations whose config has no result yet (not shown): {', '.join(f'`{n}`' for n in orphans)}."]
@@ -271,6 +271,16 @@ def render(results_dir: pathlib.Path) -> tuple[str, list[dict[str, Any]]]:
     lines += _rerun_section(results_dir)
     lines += _provenance_section(results)
     return "\n".join(lines) + "\n", rows
+
+
+def _missing_text(results_dir: pathlib.Path, name: str) -> str:
+    """A config without results, and for one trained in parts (parts.py) how many of its seeds are done."""
+    plan = campaign.plan_for(name)
+    if not plan.seeds_per_part:
+        return f"`{name}`"
+    finished = parts.finished_parts(results_dir / name)
+    done = sum(json.loads((folder / "results.json").read_text())["num_members"] for folder in finished)
+    return f"`{name}` ({done} of its {plan.num_seeds} seeds trained, in parts: `{name}/{parts.PARTS_DIR}/`)"
 
 
 def _ablation_section(rows: list[dict[str, Any]]) -> list[str]:
@@ -430,6 +440,12 @@ def _provenance_section(results: dict[str, dict[str, Any]]) -> list[str]:
     for name, res in results.items():
         made = res.get("provenance", {})
         commit = _commits_text(made, res.get("trained_by", []))
+        if "parts" in res:  # trained in parts (parts.py), merged by the command in provenance
+            commit = "; ".join(
+                f"seeds {part['seeds'][0]}-{part['seeds'][1]}: {_commits_text(part['provenance'], [])}"
+                for part in res["parts"]
+            )
+            commit += f"; merged by {_commits_text(made, [])}"
         lines.append(
             f"| `{name}` | {res.get('num_seeds', 1)} | `{made.get('command', '?')}` | {commit} | "
             f"{_machine_text(made)} | {res.get('versions', {}).get('jax', '?')} |"

@@ -135,7 +135,8 @@ class Run:
         The results hold test_loss, test_accuracy and test_metrics (confusion matrix, per-class
         precision / recall / F1, ROC AUC); with several members also each member's numbers, their
         mean, std and 95 % CI, and the ensemble's accuracy (test_metrics then describe the
-        mean-probability ensemble); with a sweep, all that per sweep point. Plots go to the workdir.
+        mean-probability ensemble); with a sweep, all that per sweep point. With plot, the plots and
+        every member's test logits (workdir.TEST_LOGITS_FILE) go to the workdir; without, nothing is written.
         """
         restored = self.checkpoints.restore_best(self.best_template, epoch)
         if restored is None:
@@ -156,6 +157,10 @@ class Run:
         results["test_metrics"] = metrics.evaluation_metrics(self.splits.test_labels, report_logits, data.CLASS_NAMES)
         if plot and parallel.is_primary():
             self.plot_test_results(results, record, best)
+            member_logits = np.asarray(measured["logits"], np.float32).reshape(self.num_members, -1, data.NUM_CLASSES)
+            run_files.write_arrays(
+                self.workdir / run_files.TEST_LOGITS_FILE, logits=member_logits, labels=self.splits.test_labels
+            )
         return results, record, compile_s
 
     def plot_test_results(self, results: dict[str, Any], record: dict[str, Any], best: Any) -> None:

@@ -11,7 +11,8 @@ beside the report's own number; DIR/accuracy_vs_params.png and accuracy_vs_train
 Profiles: `cpu` (default) caps every config at 3 epochs with 2 seeds, a quick profile of the zoo
 (not a reproduction); `full` keeps each config's own epochs with 5 seeds, for a GPU; `campaign` is
 the reproduction campaign's plan per config (fmnist_jax/campaign.py: own epochs, 3-15 seeds, Report
-D cut), into results/cpu. --num_epochs and --num_seeds override the profile.
+D cut; Report E's cnn5 ensembles in parts of a few seeds, merged by parts.py), into results/cpu.
+--num_epochs and --num_seeds override the profile.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 import tqdm
 from absl import app, flags, logging
 
-from fmnist_jax import campaign, cli, environment, experiment, parallel, plots, results_table, verify
+from fmnist_jax import campaign, cli, environment, experiment, parallel, parts, plots, results_table, verify
 from fmnist_jax import workdir as run_files
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file, config_names_in_report_order
 from fmnist_jax.errors import UserError
@@ -131,6 +132,29 @@ def write_tables(root: pathlib.Path, rows: list[dict[str, Any]], header: str) ->
         plots.plot_accuracy_scatter(done, "train_time_s", "train time (s)", root / "accuracy_vs_train_time.png", header)
 
 
+def train_verified(config: Any, workdir: pathlib.Path) -> dict[str, Any]:
+    """Trains (or resumes, or returns) the run in workdir. A result committed without checkpoints comes
+    back as it is (experiment.committed_results); with checkpoints, every number in the table comes
+    from the models its results.json names (verify re-scores them)."""
+    results = experiment.train_and_evaluate(config, str(workdir))
+    if (workdir / "checkpoints").exists():
+        mismatches = verify.verify_run(workdir)
+        if mismatches:
+            raise UserError(f"verify found {len(mismatches)} mismatch(es): {mismatches[0]}")
+    return results
+
+
+def train_in_parts(config: Any, workdir: pathlib.Path, seeds_per_part: int) -> dict[str, Any]:
+    """config's seeds trained as parts of seeds_per_part seeds (workdir/parts/seeds_<a>-<b>: finished
+    ones are skipped, so each can be committed as it ends and a later session goes on from there), then
+    merged into workdir/results.json (parts.py)."""
+    for first_seed, num_seeds in parts.part_seed_ranges(config.seed, config.num_seeds, seeds_per_part):
+        part = config.copy_and_resolve_references()
+        part.seed, part.num_seeds = first_seed, num_seeds
+        train_verified(part, workdir / parts.PARTS_DIR / parts.part_folder_name(first_seed, num_seeds))
+    return parts.merge_into(workdir, config.num_seeds)
+
+
 def run_suite(
     root: pathlib.Path, names: list[str], *, num_epochs_cap: int, num_seeds: int, train_limit: int, profile: str
 ) -> list[dict[str, Any]]:
@@ -149,13 +173,10 @@ def run_suite(
             train_limit=train_limit,
         )
         try:
-            # A result committed without checkpoints comes back as it is (experiment.committed_results);
-            # with checkpoints, every number in the table comes from the models its results.json names.
-            results = experiment.train_and_evaluate(config, str(root / name))
-            if (root / name / "checkpoints").exists():
-                mismatches = verify.verify_run(root / name)
-                if mismatches:
-                    raise UserError(f"verify found {len(mismatches)} mismatch(es): {mismatches[0]}")
+            if plan.seeds_per_part:
+                results = train_in_parts(config, root / name, plan.seeds_per_part)
+            else:
+                results = train_verified(config, root / name)
             rows.append(table_row(name, results))
         except experiment.Interrupted:  # SIGTERM / Ctrl-C stop the whole suite, not just this config.
             raise

@@ -13,12 +13,17 @@ import os
 import pathlib
 from typing import IO, Any
 
+import numpy as np
+
 from fmnist_jax import parallel
 from fmnist_jax.errors import UserError
 
 RESULTS_FILE = "results.json"  # what the run measured: written once the best models are scored on test
 EVAL_FILE = "eval.json"  # what --config.eval_only=True measured
 LOCK_FILE = ".lock"  # held (flock) by the process training here; holds its PID
+# Every member's logits on the test set, from the models results.json scored (parts.py merges the
+# members of runs trained apart into one ensemble from these).
+TEST_LOGITS_FILE = "test_logits.npz"
 
 
 def prepare(workdir: str | pathlib.Path) -> pathlib.Path:
@@ -72,6 +77,20 @@ def lock(path: pathlib.Path) -> IO[str] | None:
 def write_json(path: pathlib.Path, payload: dict[str, Any]) -> None:
     """Writes atomically (a reader never sees half a file, a crash never leaves one); process 0 only."""
     write_text(path, json.dumps(payload, indent=2, sort_keys=False))
+
+
+def write_arrays(path: pathlib.Path, **arrays: np.ndarray) -> None:
+    """Writes arrays as a compressed .npz atomically, as write_text does text; process 0 only."""
+    if not parallel.is_primary():
+        return
+    tmp = path.with_suffix(f"{path.suffix}.tmp{os.getpid()}")
+    try:
+        with tmp.open("wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        tmp.replace(path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {path} ({e.strerror}): free space or fix permissions, then rerun.") from None
 
 
 def write_text(path: pathlib.Path, text: str) -> None:

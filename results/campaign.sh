@@ -6,7 +6,10 @@
 # config that falls short) into results/cpu/ablations/; "ablations:d_inception,d_sigmoid" only those
 # of the configs matching the patterns. Finished configs are skipped and interrupted ones resume, so the same
 # command continues a campaign in a later session (configs whose results.json is committed are not
-# trained again, even in a fresh clone without their checkpoints). SIGTERM finishes the epoch in flight, saves,
+# trained again, even in a fresh clone without their checkpoints). Report E's cnn5 ensembles train in parts of
+# one seed (results/cpu/<config>/parts/seeds_<a>-<b>/, fmnist_jax/parts.py), each short enough for one session
+# and committed as it ends; once all are there they merge into results/cpu/<config>/results.json.
+# SIGTERM finishes the epoch in flight, saves,
 # and stops the whole campaign (the suite exits non-zero, and so does this script).
 # Run it from a worktree at a fixed commit (git worktree add ../campaign HEAD) so that other work
 # does not change the code under it; every results.json records the commit it ran.
