@@ -95,10 +95,12 @@ def _read_part(folder: pathlib.Path) -> tuple[dict[str, Any], np.ndarray, np.nda
     return results, logits, labels
 
 
-def _check_parts_fit(parts: list[dict[str, Any]], folders: list[pathlib.Path], num_seeds: int) -> None:
-    """The parts are one config's runs of consecutive, non-overlapping seed ranges covering num_seeds."""
+def _check_parts_fit(parts: list[dict[str, Any]], folders: list[pathlib.Path], num_seeds: int, first_seed: int) -> None:
+    """The parts are one config's runs of consecutive, non-overlapping seed ranges: seeds first_seed ..
+    first_seed + num_seeds - 1 (num_seeds 0: from the first part's seed on, as many as they hold)."""
     first = parts[0]["config"]
-    expected_seed = first["seed"]
+    start = first_seed if num_seeds else first["seed"]
+    expected_seed = start
     for results, folder in zip(parts, folders, strict=True):
         config = results["config"]
         for field in sorted(set(config) | set(first)):
@@ -109,18 +111,19 @@ def _check_parts_fit(parts: list[dict[str, Any]], folders: list[pathlib.Path], n
                 )
         if config["seed"] != expected_seed:
             raise UserError(
-                f"part {folder} starts at seed {config['seed']}, the parts before it end at seed {expected_seed - 1}: "
+                f"part {folder} starts at seed {config['seed']}, the ensemble's seeds before it end at seed "
+                f"{expected_seed - 1}: "
                 f"train seeds {expected_seed}-{config['seed'] - 1} (a part in "
                 f"{folder.parent / part_folder_name(expected_seed, config['seed'] - expected_seed)}) first."
                 if config["seed"] > expected_seed
                 else f"part {folder} overlaps the seeds of the parts before it: remove one of them."
             )
         expected_seed += config["num_seeds"]
-    trained = expected_seed - first["seed"]
+    trained = expected_seed - start
     if num_seeds and trained != num_seeds:
         raise UserError(
             f"the parts in {folders[0].parent} cover {trained} of --num_seeds={num_seeds} seeds "
-            f"({first['seed']}-{expected_seed - 1}): train seeds {expected_seed}-{first['seed'] + num_seeds - 1} first."
+            f"({start}-{expected_seed - 1}): train seeds {expected_seed}-{start + num_seeds - 1} first."
         )
 
 
@@ -173,14 +176,15 @@ def _per_member(results: dict[str, Any], field: str, single_field: str) -> list[
     return list(results[f"{field}_per_member"] if f"{field}_per_member" in results else [results[single_field]])
 
 
-def merge(folders: list[pathlib.Path], num_seeds: int = 0) -> dict[str, Any]:
+def merge(folders: list[pathlib.Path], num_seeds: int = 0, first_seed: int = 0) -> dict[str, Any]:
     """The results of one run of every part's members (test_metrics: of the mean-probability ensemble,
-    as one run's). num_seeds: how many seeds the parts must cover (0: whatever they cover)."""
+    as one run's). The parts must cover seeds first_seed .. first_seed + num_seeds - 1 (num_seeds 0:
+    whatever consecutive seeds they cover)."""
     if not folders:
         raise UserError("no finished part to merge: train the parts first (see `python -m fmnist_jax.parts --help`).")
     read = [_read_part(folder) for folder in folders]
     parts = [results for results, _, _ in read]
-    _check_parts_fit(parts, folders, num_seeds)
+    _check_parts_fit(parts, folders, num_seeds, first_seed)
     labels = read[0][2]
     if any(not np.array_equal(part_labels, labels) for _, _, part_labels in read):
         raise UserError(f"the parts in {folders[0].parent} were scored on different test sets: train them on one.")
@@ -265,13 +269,15 @@ def merged_is_current(workdir: pathlib.Path) -> dict[str, Any] | None:
     return results if merged and merged == on_disk else None
 
 
-def merge_into(workdir: pathlib.Path, num_seeds: int = 0) -> dict[str, Any]:
+def merge_into(workdir: pathlib.Path, num_seeds: int = 0, first_seed: int = 0) -> dict[str, Any]:
     """Merges workdir/parts/* into workdir/results.json (with curves.png and confusion_matrix.png);
     a merge of the same parts already there is returned as it is."""
     current = merged_is_current(workdir)
-    if current is not None and (not num_seeds or current["num_seeds"] == num_seeds):
+    if current is not None and (
+        not num_seeds or (current["num_seeds"], current["config"]["seed"]) == (num_seeds, first_seed)
+    ):
         return current
-    results = merge(finished_parts(workdir), num_seeds)
+    results = merge(finished_parts(workdir), num_seeds, first_seed)
     run_files.write_json(workdir / run_files.RESULTS_FILE, results)
     title = f"{results['model']} ({workdir.name}, {results['num_members']} members in {len(results['parts'])} parts)"
     plots.plot_curves(
@@ -299,6 +305,7 @@ def define_flags() -> None:
     """Defined only when run as a program: the suite imports this module, and --workdir is its flag too."""
     flags.DEFINE_string("workdir", None, "The ensemble's folder: its parts are in WORKDIR/parts/seeds_<a>-<b>/.")
     flags.DEFINE_integer("num_seeds", 0, "How many seeds the parts must cover (0: whatever they cover).")
+    flags.DEFINE_integer("first_seed", 0, "With --num_seeds: the ensemble's first seed (its config's seed).")
     flags.mark_flag_as_required("workdir")
 
 
@@ -306,7 +313,7 @@ def define_flags() -> None:
 def main(argv: list[str]) -> None:
     cli.begin(argv)
     workdir = pathlib.Path(flags.FLAGS.workdir)
-    results = merge_into(workdir, flags.FLAGS.num_seeds)
+    results = merge_into(workdir, flags.FLAGS.num_seeds, flags.FLAGS.first_seed)
     print(
         json.dumps(
             {

@@ -152,7 +152,7 @@ def train_in_parts(config: Any, workdir: pathlib.Path, seeds_per_part: int) -> d
         part = config.copy_and_resolve_references()
         part.seed, part.num_seeds = first_seed, num_seeds
         train_verified(part, workdir / parts.PARTS_DIR / parts.part_folder_name(first_seed, num_seeds))
-    return parts.merge_into(workdir, config.num_seeds)
+    return parts.merge_into(workdir, config.num_seeds, config.seed)
 
 
 def run_suite(

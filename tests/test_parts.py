@@ -76,12 +76,14 @@ def test_a_second_merge_of_the_same_parts_changes_nothing(one_program_and_parts)
 def test_the_merge_command_names_missing_seeds(one_program_and_parts, tmp_path):
     root, _, _ = one_program_and_parts
     shutil.copytree(root / "in_parts" / parts.PARTS_DIR / "seeds_05-05", tmp_path / parts.PARTS_DIR / "seeds_05-05")
-    result = run_cli("fmnist_jax.parts", f"--workdir={tmp_path}", "--num_seeds=3")
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: the parts in")
-    assert "train seeds 6-7 first" in result.stderr
+    with pytest.raises(
+        UserError, match=r"starts at seed 5, .* end at seed 2: train seeds 3-4 \(a part in .*seeds_03-04\)"
+    ):
+        parts.merge_into(tmp_path, num_seeds=3, first_seed=3)
+    with pytest.raises(UserError, match=r"cover 1 of --num_seeds=2 seeds \(5-5\): train seeds 6-6 first"):
+        parts.merge_into(tmp_path, num_seeds=2, first_seed=5)
     shutil.copytree(root / "in_parts" / parts.PARTS_DIR / "seeds_03-04", tmp_path / parts.PARTS_DIR / "seeds_03-04")
-    result = run_cli("fmnist_jax.parts", f"--workdir={tmp_path}", "--num_seeds=3")
+    result = run_cli("fmnist_jax.parts", f"--workdir={tmp_path}", "--num_seeds=3", "--first_seed=3")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1])["num_members"] == 3
 
