@@ -183,6 +183,10 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     # issue's "d_cnn at its full 400 epochs with one seed": about 3.2 CPU-hours on the AMD VM, 5 or more on
     # the Intel one). First, as for d_rmsprop, four times the cut with one seed (~1 h): does val still climb
     # toward the report's number at 1e-4? (d_relu, the same net at 1e-3, reaches 91.81 within the cut.)
+    # Measured 2026-12-06 (Intel Xeon VM, seed 0): yes, the cut was the gap. Val 87.67 % at epoch 10 (the 3-seed
+    # cut: 87.94), 90.18 at 20, 91.32 at 30, then flat (91.1-91.5 over epochs 30-40, val loss at its lowest,
+    # 0.240, at epoch 39) and 91.22 at epoch 40 against the report's last-epoch 91.37; train 91.92, test 90.76
+    # (best epoch 37). The report's 400 epochs stay queued, for a machine that keeps a 4.6-hour run's checkpoints.
     "d_cnn": ("num_epochs=40,num_seeds=1", "num_epochs=400,num_seeds=1"),
     "e_mlp_small": _E_MLP_STOPPING,
     "e_mlp_medium": _E_MLP_STOPPING,
@@ -219,6 +223,10 @@ FINDINGS: dict[str, str] = {
     "c_maxpool__batch_size=128": "consistency check: still reproduced at 128",
     "c_sgd_lr0p01__batch_size=128": "a quarter of the SGD steps reproduces it",
     "c_sgd_lr0p1__batch_size=128": "a quarter of the SGD steps reproduces it",
+    "d_cnn__num_epochs=40,num_seeds=1": (
+        "the 10-epoch cut was the gap: val reaches the report's number by epoch 30 and stays there (91.1-91.5 over "
+        "epochs 30-40), train 91.9: no sign yet of the overfitting 400 epochs could bring"
+    ),
     "d_inception__num_epochs=40,num_seeds=1": (
         "4x the cut closes 7 of the 18 points (val 79.1 %), train no higher than val and still rising 0.17 points an "
         "epoch: the net is short of training, not overfitting"
