@@ -53,12 +53,27 @@ def part_folder_name(first_seed: int, num_seeds: int) -> str:
     return f"seeds_{first_seed:02d}-{first_seed + num_seeds - 1:02d}"
 
 
-def part_seed_ranges(first_seed: int, num_seeds: int, seeds_per_part: int) -> list[tuple[int, int]]:
-    """(first seed, number of seeds) of each part of an ensemble of num_seeds seeds from first_seed."""
+def seed_ranges_to_train(
+    workdir: pathlib.Path, first_seed: int, num_seeds: int, seeds_per_part: int
+) -> list[tuple[int, int]]:
+    """(first seed, number of seeds) of each part still to train: the ensemble's seeds that no finished
+    part in workdir/parts holds (a part of any size counts, e.g. five seeds trained on a GPU), in runs of
+    consecutive seeds cut into parts of at most seeds_per_part."""
     if seeds_per_part < 1:
         raise UserError(f"seeds_per_part={seeds_per_part} must be at least 1.")
-    last = first_seed + num_seeds
-    return [(seed, min(seeds_per_part, last - seed)) for seed in range(first_seed, last, seeds_per_part)]
+    covered = set()
+    for folder in finished_parts(workdir):
+        first, last = (int(seed) for seed in _PART_FOLDER.fullmatch(folder.name).groups())
+        covered.update(range(first, last + 1))
+    ranges: list[tuple[int, int]] = []
+    for seed in range(first_seed, first_seed + num_seeds):
+        if seed in covered:
+            continue
+        if ranges and ranges[-1][0] + ranges[-1][1] == seed and ranges[-1][1] < seeds_per_part:
+            ranges[-1] = (ranges[-1][0], ranges[-1][1] + 1)
+        else:
+            ranges.append((seed, 1))
+    return ranges
 
 
 def finished_parts(workdir: pathlib.Path) -> list[pathlib.Path]:

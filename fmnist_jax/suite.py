@@ -145,10 +145,11 @@ def train_verified(config: Any, workdir: pathlib.Path) -> dict[str, Any]:
 
 
 def train_in_parts(config: Any, workdir: pathlib.Path, seeds_per_part: int) -> dict[str, Any]:
-    """config's seeds trained as parts of seeds_per_part seeds (workdir/parts/seeds_<a>-<b>: finished
-    ones are skipped, so each can be committed as it ends and a later session goes on from there), then
-    merged into workdir/results.json (parts.py)."""
-    for first_seed, num_seeds in parts.part_seed_ranges(config.seed, config.num_seeds, seeds_per_part):
+    """config's seeds trained as parts of seeds_per_part seeds (workdir/parts/seeds_<a>-<b>), then merged
+    into workdir/results.json (parts.py). Seeds a finished part holds are skipped, whatever its size, so
+    each part can be committed as it ends and a later session (or another machine) goes on from there."""
+    ranges = parts.seed_ranges_to_train(workdir, config.seed, config.num_seeds, seeds_per_part)
+    for first_seed, num_seeds in ranges:
         part = config.copy_and_resolve_references()
         part.seed, part.num_seeds = first_seed, num_seeds
         train_verified(part, workdir / parts.PARTS_DIR / parts.part_folder_name(first_seed, num_seeds))

@@ -129,16 +129,23 @@ def test_a_part_that_stopped_early_counts_its_members_as_stopped():
     assert [e["epoch_time_s"] for e in merged] == [15.0, 15.0, 5.0]
 
 
-def test_the_campaign_trains_report_es_cnn5_ensembles_in_parts_of_whole_seeds():
+def test_the_campaign_trains_report_es_cnn5_ensembles_in_parts_of_whole_seeds(tmp_path):
     for name in ("e_cnn5", "e_cnn5_augmented"):
         plan = campaign.plan_for(name)
-        ranges = parts.part_seed_ranges(0, plan.num_seeds, plan.seeds_per_part)
+        ranges = parts.seed_ranges_to_train(tmp_path, 0, plan.num_seeds, plan.seeds_per_part)
         assert [seed for first, count in ranges for seed in range(first, first + count)] == list(range(plan.num_seeds))
     assert campaign.plan_for("e_cnn5").num_seeds == 15
-    assert parts.part_seed_ranges(3, 5, 2) == [(3, 2), (5, 2), (7, 1)]
+    assert parts.seed_ranges_to_train(tmp_path, 3, 5, 2) == [(3, 2), (5, 2), (7, 1)]
     assert parts.part_folder_name(7, 1) == "seeds_07-07"
     with pytest.raises(UserError, match="seeds_per_part=0"):
-        parts.part_seed_ranges(0, 3, 0)
+        parts.seed_ranges_to_train(tmp_path, 0, 3, 0)
+    # Seeds a finished part holds (of any size: here seeds 4-6, trained elsewhere) are not trained again;
+    # an unfinished part (no results.json) is.
+    for folder, finished in (("seeds_04-06", True), ("seeds_08-08", False)):
+        (tmp_path / parts.PARTS_DIR / folder).mkdir(parents=True)
+        if finished:
+            (tmp_path / parts.PARTS_DIR / folder / "results.json").write_text("{}")
+    assert parts.seed_ranges_to_train(tmp_path, 0, 10, 2) == [(0, 2), (2, 2), (7, 2), (9, 1)]
 
 
 def test_every_run_writes_its_members_test_logits(one_program_and_parts):
