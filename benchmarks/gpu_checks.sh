@@ -25,18 +25,7 @@ cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/gpu_checks}
 work=$(mktemp -d)  # every step's files; packed into one archive at the end
 mkdir -p "$out"
-python=${PYTHON:-python3}
-export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=3
-if [ -d .whl ]; then
-  "$python" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
-if [ -d .fmnist ] && [ ! -d /usr/share/datasets/fashion-mnist ]; then
-  mkdir -p /usr/share/datasets/fashion-mnist && cp .fmnist/*.gz /usr/share/datasets/fashion-mnist/
-fi
-# The copy a device machine gets may carry a stale .git: every JSON records the named commit instead.
-if [ -n "${GPU_CHECKS_COMMIT:-}" ]; then export FMNIST_JAX_COMMIT=$GPU_CHECKS_COMMIT; fi
+. benchmarks/device_env.sh "${GPU_CHECKS_COMMIT:-}"
 report="$out/gpu_checks.md"
 {
   echo "# GPU checks, $(date -Is), commit ${GPU_CHECKS_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"

@@ -105,6 +105,8 @@ def provenance() -> dict[str, Any]:
         "command": command_line(),
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "jax_platforms": os.environ.get("JAX_PLATFORMS", ""),
+        # None: the backend's default (on recent NVIDIA GPUs TF32 for fp32 matmuls and convolutions).
+        "jax_default_matmul_precision": jax.config.jax_default_matmul_precision,
         "machine": {
             "hostname": platform.node(),
             "os": platform.platform(),

@@ -20,7 +20,7 @@ from typing import Any
 
 from absl import app, flags
 
-from fmnist_jax import campaign, cli, metrics, parts, plots
+from fmnist_jax import campaign, cli, environment, metrics, parts, plots
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file, config_names_in_report_order
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -442,7 +442,8 @@ def _provenance_section(results: dict[str, dict[str, Any]]) -> list[str]:
         commit = _commits_text(made, res.get("trained_by", []))
         if "parts" in res:  # trained in parts (parts.py), merged by the command in provenance
             commit = "; ".join(
-                f"seeds {part['seeds'][0]}-{part['seeds'][1]}: {_commits_text(part['provenance'], [])}"
+                f"seeds {part['seeds'][0]}-{part['seeds'][1]}: {_commits_text(part['provenance'], [])} on "
+                f"{environment.device_name(part['device'])}"
                 for part in res["parts"]
             )
             commit += f"; merged by {_commits_text(made, [])}"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli, small_config
-from fmnist_jax import campaign, experiment, parts, suite
+from fmnist_jax import campaign, experiment, parts, results_table, suite
 from fmnist_jax.errors import UserError
 
 # Fields one program of every member writes that a merge of its parts must reproduce exactly.
@@ -155,3 +155,13 @@ def test_every_run_writes_its_members_test_logits(one_program_and_parts):
     assert logits.shape == (3, 10_000, 10) and logits.dtype == np.float32
     accuracy = (logits.argmax(axis=-1) == labels).mean(axis=-1)
     np.testing.assert_allclose(accuracy, whole["test_accuracy_per_seed"], atol=1e-7)
+
+
+def test_the_results_table_names_each_part_s_seeds_commit_and_device(one_program_and_parts, tmp_path):
+    root, _, merged = one_program_and_parts
+    (tmp_path / "b_lenet5").mkdir()
+    shutil.copy(root / "in_parts" / "results.json", tmp_path / "b_lenet5" / "results.json")
+    markdown, rows = results_table.render(tmp_path)
+    assert [row["test"] for row in rows] == [merged["test_accuracy_per_seed"]]
+    (line,) = [line for line in markdown.splitlines() if line.startswith("| `b_lenet5` | 3 |")]
+    assert "seeds 3-4: " in line and "seeds 5-5: " in line and "merged by " in line and "on CPU (" in line
