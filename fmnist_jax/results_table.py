@@ -278,9 +278,14 @@ def _missing_text(results_dir: pathlib.Path, name: str) -> str:
     plan = campaign.plan_for(name)
     if not plan.seeds_per_part:
         return f"`{name}`"
-    finished = parts.finished_parts(results_dir / name)
-    done = sum(json.loads((folder / "results.json").read_text())["num_members"] for folder in finished)
-    return f"`{name}` ({done} of its {plan.num_seeds} seeds trained, in parts: `{name}/{parts.PARTS_DIR}/`)"
+    finished = [
+        json.loads((folder / "results.json").read_text()) for folder in parts.finished_parts(results_dir / name)
+    ]
+    test = [accuracy for results in finished for accuracy in test_accuracies(results)]
+    so_far = f"; their test accuracy so far: {_spread(test)[0]} %" if test else ""
+    return (
+        f"`{name}` ({len(test)} of its {plan.num_seeds} seeds trained, in parts: `{name}/{parts.PARTS_DIR}/`{so_far})"
+    )
 
 
 def _ablation_section(rows: list[dict[str, Any]]) -> list[str]:

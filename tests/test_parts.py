@@ -165,3 +165,13 @@ def test_the_results_table_names_each_part_s_seeds_commit_and_device(one_program
     assert [row["test"] for row in rows] == [merged["test_accuracy_per_seed"]]
     (line,) = [line for line in markdown.splitlines() if line.startswith("| `b_lenet5` | 3 |")]
     assert "seeds 3-4: " in line and "seeds 5-5: " in line and "merged by " in line and "on CPU (" in line
+
+
+def test_the_results_table_counts_the_seeds_of_an_unfinished_ensemble(one_program_and_parts, tmp_path):
+    root, _, merged = one_program_and_parts
+    shutil.copytree(root / "in_parts" / parts.PARTS_DIR, tmp_path / "e_cnn5" / parts.PARTS_DIR)
+    markdown, _ = results_table.render(tmp_path)
+    (line,) = [line for line in markdown.splitlines() if line.startswith("Not yet run")]
+    mean, std = (100 * merged[f"test_accuracy_{stat}"] for stat in ("mean", "std"))
+    assert "`e_cnn5` (3 of its 15 seeds trained, in parts: `e_cnn5/parts/`; their test accuracy so far: " in line
+    assert f"{mean:.2f} +- {std:.2f} (3) %)" in line
