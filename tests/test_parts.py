@@ -91,10 +91,10 @@ def test_the_merge_command_names_missing_seeds(one_program_and_parts, tmp_path):
 def test_parts_with_a_gap_or_another_config_are_refused(one_program_and_parts, tmp_path):
     root, _, _ = one_program_and_parts
     source = root / "in_parts" / parts.PARTS_DIR
-    shutil.copytree(source / "seeds_05-05", tmp_path / "gap" / parts.PARTS_DIR / "seeds_05-05")
-    experiment.train_and_evaluate(_config(seed=2, num_seeds=1), str(tmp_path / "gap" / parts.PARTS_DIR / "seeds_02-02"))
-    with pytest.raises(UserError, match=r"starts at seed 5.*train seeds 3-4"):
-        parts.merge(parts.finished_parts(tmp_path / "gap"))
+    with pytest.raises(UserError, match=r"seeds_03-04 starts at seed 3, .* end at seed 0: train seeds 1-2"):
+        parts.merge(parts.finished_parts(root / "in_parts"), num_seeds=5, first_seed=1)
+    with pytest.raises(UserError, match=r"seeds_03-04 overlaps the seeds of the parts before it"):
+        parts.merge([source / "seeds_05-05", source / "seeds_03-04"])
     other = tmp_path / "other" / parts.PARTS_DIR
     shutil.copytree(source / "seeds_03-04", other / "seeds_03-04")
     shutil.copytree(source / "seeds_05-05", other / "seeds_05-05")
