@@ -1,6 +1,6 @@
 """An ensemble trained in parts: runs of consecutive seeds, merged into the results of one run of all.
 
-  python -m fmnist_jax.parts --workdir=runs/cnn5 [--num_seeds=15]
+  python -m fmnist_jax.parts --workdir=runs/cnn5 [--num_seeds=15 [--first_seed=0]]
 
 Report E's 15-member cnn5 ensemble is about 12 CPU-hours on 2 cores: longer than a working session,
 and the machine (with the run's checkpoints) is not always kept from one session to the next. So it
@@ -196,7 +196,7 @@ def merge(folders: list[pathlib.Path], num_seeds: int = 0, first_seed: int = 0) 
     as one run's). The parts must cover seeds first_seed .. first_seed + num_seeds - 1 (num_seeds 0:
     whatever consecutive seeds they cover)."""
     if not folders:
-        raise UserError("no finished part to merge: train the parts first (see `python -m fmnist_jax.parts --help`).")
+        raise UserError("no finished part to merge: train the parts first (fmnist_jax/parts.py says how).")
     read = [_read_part(folder) for folder in folders]
     parts = [results for results, _, _ in read]
     _check_parts_fit(parts, folders, num_seeds, first_seed)
@@ -292,7 +292,13 @@ def merge_into(workdir: pathlib.Path, num_seeds: int = 0, first_seed: int = 0) -
         not num_seeds or (current["num_seeds"], current["config"]["seed"]) == (num_seeds, first_seed)
     ):
         return current
-    results = merge(finished_parts(workdir), num_seeds, first_seed)
+    folders = finished_parts(workdir)
+    if not folders:
+        raise UserError(
+            f"{workdir / PARTS_DIR} holds no finished part (a folder seeds_<first>-<last> with a results.json): "
+            "train the parts first (`python -m fmnist_jax.parts --help` says how)."
+        )
+    results = merge(folders, num_seeds, first_seed)
     run_files.write_json(workdir / run_files.RESULTS_FILE, results)
     title = f"{results['model']} ({workdir.name}, {results['num_members']} members in {len(results['parts'])} parts)"
     plots.plot_curves(

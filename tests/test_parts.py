@@ -175,3 +175,8 @@ def test_the_results_table_counts_the_seeds_of_an_unfinished_ensemble(one_progra
     mean, std = (100 * merged[f"test_accuracy_{stat}"] for stat in ("mean", "std"))
     assert "`e_cnn5` (3 of its 15 seeds trained, in parts: `e_cnn5/parts/`; their test accuracy so far: " in line
     assert f"{mean:.2f} +- {std:.2f} (3) %)" in line
+
+
+def test_a_merge_without_parts_names_the_folder_it_looked_in(tmp_path):
+    with pytest.raises(UserError, match=r"parts holds no finished part \(a folder seeds_<first>-<last> with"):
+        parts.merge_into(tmp_path / "runs" / "cnn5", num_seeds=15)
