@@ -105,6 +105,12 @@ def _read_part(folder: pathlib.Path) -> tuple[dict[str, Any], np.ndarray, np.nda
             f"{logits_path} is missing or unreadable ({e}): train that part again (a run writes it since the "
             "parts were introduced) or evaluate it with --config.eval_only=True."
         ) from None
+    seeds = [results["config"]["seed"], results["config"]["seed"] + results["num_members"] - 1]
+    if folder.name != part_folder_name(seeds[0], results["num_members"]):
+        raise UserError(
+            f"{folder} holds seeds {seeds[0]}-{seeds[1]} (its results.json's config): rename it "
+            f"{part_folder_name(seeds[0], results['num_members'])}."
+        )
     if logits.shape[0] != results["num_members"]:
         raise UserError(f"{logits_path} holds {logits.shape[0]} members, its results.json {results['num_members']}.")
     return results, logits, labels
@@ -126,8 +132,7 @@ def _check_parts_fit(parts: list[dict[str, Any]], folders: list[pathlib.Path], n
                 )
         if config["seed"] != expected_seed:
             raise UserError(
-                f"part {folder} starts at seed {config['seed']}, the ensemble's seeds before it end at seed "
-                f"{expected_seed - 1}: "
+                f"part {folder} starts at seed {config['seed']}, but seed {expected_seed} comes first: "
                 f"train seeds {expected_seed}-{config['seed'] - 1} (a part in "
                 f"{folder.parent / part_folder_name(expected_seed, config['seed'] - expected_seed)}) first."
                 if config["seed"] > expected_seed

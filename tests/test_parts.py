@@ -77,7 +77,7 @@ def test_the_merge_command_names_missing_seeds(one_program_and_parts, tmp_path):
     root, _, _ = one_program_and_parts
     shutil.copytree(root / "in_parts" / parts.PARTS_DIR / "seeds_05-05", tmp_path / parts.PARTS_DIR / "seeds_05-05")
     with pytest.raises(
-        UserError, match=r"starts at seed 5, .* end at seed 2: train seeds 3-4 \(a part in .*seeds_03-04\)"
+        UserError, match=r"starts at seed 5, but seed 3 comes first: train seeds 3-4 \(a part in .*seeds_03-04\)"
     ):
         parts.merge_into(tmp_path, num_seeds=3, first_seed=3)
     with pytest.raises(UserError, match=r"cover 1 of --num_seeds=2 seeds \(5-5\): train seeds 6-6 first"):
@@ -91,10 +91,15 @@ def test_the_merge_command_names_missing_seeds(one_program_and_parts, tmp_path):
 def test_parts_with_a_gap_or_another_config_are_refused(one_program_and_parts, tmp_path):
     root, _, _ = one_program_and_parts
     source = root / "in_parts" / parts.PARTS_DIR
-    with pytest.raises(UserError, match=r"seeds_03-04 starts at seed 3, .* end at seed 0: train seeds 1-2"):
+    with pytest.raises(UserError, match=r"seeds_03-04 starts at seed 3, but seed 1 comes first: train seeds 1-2"):
         parts.merge(parts.finished_parts(root / "in_parts"), num_seeds=5, first_seed=1)
     with pytest.raises(UserError, match=r"seeds_03-04 overlaps the seeds of the parts before it"):
         parts.merge([source / "seeds_05-05", source / "seeds_03-04"])
+    shutil.copytree(source / "seeds_05-05", tmp_path / "misnamed" / "seeds_06-06")
+    with pytest.raises(
+        UserError, match=r"seeds_06-06 holds seeds 5-5 \(its results.json's config\): rename it seeds_05-05"
+    ):
+        parts.merge([tmp_path / "misnamed" / "seeds_06-06"])
     other = tmp_path / "other" / parts.PARTS_DIR
     shutil.copytree(source / "seeds_03-04", other / "seeds_03-04")
     shutil.copytree(source / "seeds_05-05", other / "seeds_05-05")
