@@ -30,7 +30,8 @@ class Plan:
     seeds_per_part: int = 0
 
 
-# Report E's cnn5 trains ~45-60 min per seed here (up to 100 epochs, early stopping): one seed a part.
+# Report E's cnn5 trains ~30-40 min per seed here (up to 100 epochs, early stopping; seeds 0 and 1 stopped
+# at epochs 44 and 49 on 2026-12-06, ~42 s an epoch): one seed a part.
 CNN5_SEEDS_PER_PART = 1
 
 

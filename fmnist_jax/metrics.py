@@ -114,6 +114,15 @@ def ensemble_predictions(member_logits: np.ndarray) -> tuple[np.ndarray, np.ndar
     return mean_probability, vote
 
 
+def per_member(results: dict[str, Any], field: str) -> list[Any]:
+    """A results.json field's value for each member: its `<field>_per_member` or `<field>_per_seed` list,
+    or for a one-member run its one value."""
+    for key in (f"{field}_per_member", f"{field}_per_seed"):
+        if key in results:
+            return list(results[key])
+    return [results[field]]
+
+
 def members_trained(entry: dict[str, Any], num_members: int) -> int:
     """Members an epoch of the history trained: its `members_trained`, written when some have stopped
     early (under the `map` program a stopped member trains no more); else every member."""

@@ -151,7 +151,7 @@ def _member_values(entry: dict[str, Any], name: str, num_members: int) -> list[A
     if f"{name}_per_member" in entry:
         return list(entry[f"{name}_per_member"])
     if name in entry:
-        return [entry[name]] * num_members if num_members == 1 else None
+        return [entry[name]] if num_members == 1 else None
     return None
 
 
@@ -192,10 +192,6 @@ def merge_histories(histories: list[list[dict[str, Any]]], members: list[int]) -
     return merged
 
 
-def _per_member(results: dict[str, Any], field: str, single_field: str) -> list[Any]:
-    return list(results[f"{field}_per_member"] if f"{field}_per_member" in results else [results[single_field]])
-
-
 def merge(folders: list[pathlib.Path], num_seeds: int = 0, first_seed: int = 0) -> dict[str, Any]:
     """The results of one run of every part's members (test_metrics: of the mean-probability ensemble,
     as one run's). The parts must cover seeds first_seed .. first_seed + num_seeds - 1 (num_seeds 0:
@@ -210,8 +206,8 @@ def merge(folders: list[pathlib.Path], num_seeds: int = 0, first_seed: int = 0) 
         raise UserError(f"the parts in {folders[0].parent} were scored on different test sets: train them on one.")
     logits = np.concatenate([part_logits for _, part_logits, _ in read])
     members = [results["num_members"] for results in parts]
-    test_loss = np.concatenate([np.atleast_1d(r.get("test_loss_per_seed", r["test_loss"])) for r in parts])
-    test_accuracy = np.concatenate([np.atleast_1d(r.get("test_accuracy_per_seed", r["test_accuracy"])) for r in parts])
+    test_loss = np.array([loss for r in parts for loss in metrics.per_member(r, "test_loss")])
+    test_accuracy = np.array([accuracy for r in parts for accuracy in metrics.per_member(r, "test_accuracy")])
     test, mean_probability = ensemble.member_test_results(test_loss, test_accuracy, logits, labels)
     ensemble_log_probability = np.log(np.maximum(mean_probability, 1e-30))  # as run.results_on_test_set
     test["test_metrics"] = metrics.evaluation_metrics(labels, ensemble_log_probability, data.CLASS_NAMES)
@@ -227,8 +223,8 @@ def merge(folders: list[pathlib.Path], num_seeds: int = 0, first_seed: int = 0) 
     train_time_s = float(sum(r["train_time_s"] for r in parts))
     member_images = first["steps_per_epoch"] * config["batch_size"]
     trained_images = sum(metrics.members_trained(entry, num_members) for entry in history) * member_images
-    best_epoch = [e for r in parts for e in _per_member(r, "best_epoch", "best_epoch")]
-    best_val = [v for r in parts for v in _per_member(r, "best_val_accuracy", "best_val_accuracy")]
+    best_epoch = [epoch for r in parts for epoch in metrics.per_member(r, "best_epoch")]
+    best_val = [accuracy for r in parts for accuracy in metrics.per_member(r, "best_val_accuracy")]
     results = {
         "config": config,
         "model": first["model"],

@@ -50,15 +50,11 @@ def load_ablations(results_dir: pathlib.Path) -> dict[str, list[tuple[str, dict[
     return found
 
 
-def _per_member(results: dict[str, Any], field: str, single: float) -> list[float]:
-    return list(results.get(f"{field}_per_member", results.get(f"{field}_per_seed", [single])))
-
-
 def test_accuracies(results: dict[str, Any]) -> list[float]:
     """Each member's (k-fold: each fold's) test accuracy in a results.json, in [0, 1]."""
     if "folds" in results:
         return [float(value) for value in results["test_accuracy_per_fold"]]
-    return [float(value) for value in _per_member(results, "test_accuracy", results["test_accuracy"])]
+    return [float(value) for value in metrics.per_member(results, "test_accuracy")]
 
 
 def reported(reference: dict[str, Any]) -> tuple[str, float]:
@@ -77,10 +73,10 @@ def ours_on(split: str, results: dict[str, Any]) -> list[float]:
             return [results["best_fold_test_accuracy"]]
         return list(results["val_accuracy_per_fold"])
     if split == "test":
-        return _per_member(results, "test_accuracy", results["test_accuracy"])
+        return metrics.per_member(results, "test_accuracy")
     reference = results["config"]["reference"]
     if REPORT_VAL_EPOCH.get(reference["report"]) == "best":
-        return _per_member(results, "best_val_accuracy", results["best_val_accuracy"])
+        return metrics.per_member(results, "best_val_accuracy")
     last = results["history"][-1]
     return list(last.get("val_accuracy_per_member", [last["val_accuracy"]]))
 

@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import pathlib
+from collections.abc import Callable
 from typing import IO, Any
 
 import numpy as np
@@ -81,25 +82,27 @@ def write_json(path: pathlib.Path, payload: dict[str, Any]) -> None:
 
 def write_arrays(path: pathlib.Path, **arrays: np.ndarray) -> None:
     """Writes arrays as a compressed .npz atomically, as write_text does text; process 0 only."""
-    if not parallel.is_primary():
-        return
-    tmp = path.with_suffix(f"{path.suffix}.tmp{os.getpid()}")
-    try:
+
+    def save(tmp: pathlib.Path) -> None:
         with tmp.open("wb") as handle:
             np.savez_compressed(handle, **arrays)
-        tmp.replace(path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {path} ({e.strerror}): free space or fix permissions, then rerun.") from None
+
+    _write_atomically(path, save)
 
 
 def write_text(path: pathlib.Path, text: str) -> None:
     """Writes atomically, through a temporary file renamed over the target; process 0 only."""
+    _write_atomically(path, lambda tmp: tmp.write_text(text))
+
+
+def _write_atomically(path: pathlib.Path, write: Callable[[pathlib.Path], Any]) -> None:
+    """write(tmp) fills a temporary file beside path, renamed over path once complete: a reader never sees
+    half a file, a crash never leaves one. Process 0 only."""
     if not parallel.is_primary():
         return
     tmp = path.with_suffix(f"{path.suffix}.tmp{os.getpid()}")
     try:
-        tmp.write_text(text)
+        write(tmp)
         tmp.replace(path)
     except OSError as e:
         tmp.unlink(missing_ok=True)
