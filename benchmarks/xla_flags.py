@@ -24,8 +24,9 @@ from absl import app, flags
 
 from benchmarks import common
 
-# The XLA:CPU library paths jaxlib 0.10 ships, off by default: oneDNN matmul/conv thunks, YNNPACK and
-# XNNPACK fusions of dots, elementwise ops and reductions, XNNPACK's greedy subgraph extraction.
+# The XLA:CPU library paths jaxlib 0.10 ships: oneDNN matmul/conv thunks and XNNPACK fusions (off by
+# default), YNNPACK fusions beyond the dots and reductions the default already gives it, XNNPACK's greedy
+# subgraph extraction. '--xla_cpu_experimental_ynn_fusion_type=' (empty) turns YNNPACK off altogether.
 DEFAULT_SETTINGS = (
     "",
     "--xla_cpu_use_onednn=true --xla_cpu_experimental_onednn_fusion_type=dot,eltwise",
