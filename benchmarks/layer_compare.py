@@ -25,7 +25,6 @@ so where both run their layers at the machine's matmul rate, the table shows the
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -33,11 +32,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from absl import app, flags
-from flax import linen as nn
 from jax import lax
 
 from benchmarks import common, frameworks
-from fmnist_jax import data, layers
+from benchmarks.model_layers import LayerCall, layer_calls
+from fmnist_jax import data
 from fmnist_jax.models import build_model
 
 _MODELS = flags.DEFINE_list("models", ["cnn_d", "block_cnn"], "Architectures with a PyTorch twin.")
@@ -47,57 +46,6 @@ _INNER_STEPS = flags.DEFINE_integer("inner_steps", 10, "Forward-backward passes 
 _STEP_IMAGES = flags.DEFINE_integer("step_images", 3200, "Training images of the whole-step timing (0: skip it).")
 _CONV_IMPL = flags.DEFINE_string("conv_impl", "", "Override the configs' conv lowering (auto|toeplitz|im2col|xla).")
 _OUT = flags.DEFINE_string("out", "", "Folder for layer_compare.json and layer_compare.csv.")
-
-
-@dataclasses.dataclass(frozen=True)
-class LayerCall:
-    """One weighted layer of a model as the train step calls it."""
-
-    path: str  # the flax module path, e.g. "CNND/Conv_1"
-    module: nn.Module  # an unbound copy, to run alone
-    input_shape: tuple[int, ...]
-    first: bool  # its input is the images: no input gradient in training
-
-    @property
-    def kind(self) -> str:
-        return "conv" if isinstance(self.module, layers.Conv) else "dense"
-
-    def describe(self) -> str:
-        if self.kind == "conv":
-            _, height, width, channels = self.input_shape
-            k = self.module.kernel_size
-            return f"conv {k}x{k} {channels}->{self.module.features} at {height}x{width} {self.module.padding.lower()}"
-        return f"dense {self.input_shape[-1]}->{self.module.features}"
-
-    def matmul_flops(self) -> float:
-        """Multiply-adds x 2 of forward and backward: 3 matmuls, 2 for the first layer (no input gradient)."""
-        batch = self.input_shape[0]
-        if self.kind == "conv":
-            _, height, width, channels = self.input_shape
-            k = self.module.kernel_size
-            out_h, out_w = (height, width) if self.module.padding == "SAME" else (height - k + 1, width - k + 1)
-            forward = 2 * batch * out_h * out_w * k * k * channels * self.module.features
-        else:
-            forward = 2 * batch * self.input_shape[-1] * self.module.features
-        return forward * (2 if self.first else 3)
-
-
-def layer_calls(model: nn.Module, batch_size: int) -> list[LayerCall]:
-    """Every Conv and Dense call of model.init on a batch of batch_size images, in call order."""
-    calls: list[LayerCall] = []
-
-    def record(next_fun: Callable[..., Any], args: tuple, kwargs: dict, context: Any) -> Any:
-        module = context.module
-        if context.method_name == "__call__" and isinstance(module, (layers.Conv, layers.Dense)):
-            path = "/".join((type(model).__name__, *module.path))
-            unbound = module.clone(parent=None, name=None)
-            calls.append(LayerCall(path, unbound, tuple(args[0].shape), first=not calls))
-        return next_fun(*args, **kwargs)
-
-    images = jnp.zeros((batch_size, 28, 28, 1), jnp.float32)
-    with nn.intercept_methods(record):
-        jax.eval_shape(lambda: model.init({"params": jax.random.PRNGKey(0)}, images, train=False))
-    return calls
 
 
 def jax_layer_runner(layer: LayerCall, inner_steps: int) -> Callable[[], Any]:

@@ -15,7 +15,9 @@ per step, then the time per flax module, forward and backward apart.
 
 On CPU the op events exist only with XLA_FLAGS=--xla_cpu_enable_xprof_traceme=true, which this
 script adds before the backend starts. The trace itself costs a little time, so read shares,
-not absolute milliseconds (benchmarks.throughput gives those).
+not absolute milliseconds (benchmarks.throughput gives those). The dots XLA:CPU leaves to Eigen (the
+convolutions' kernel gradients) appear with a few percent of their time (Eigen runs their work outside
+the traced event): benchmarks.kernel_gradient measures them in the real step.
 """
 
 from __future__ import annotations

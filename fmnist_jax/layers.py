@@ -159,6 +159,11 @@ def conv_xla(x: jax.Array, kernel: jax.Array, padding: str) -> jax.Array:
     return lax.conv_general_dilated(x, kernel, (1, 1), pads, dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
 
+def conv_lowering(conv_impl: str) -> Callable[[jax.Array, jax.Array, str], jax.Array]:
+    """The function (x, kernel, padding) -> y that computes a convolution for conv_impl on this backend."""
+    return {"im2col": conv_im2col, "toeplitz": conv_toeplitz, "xla": conv_xla}[resolve_conv_impl(conv_impl)]
+
+
 class Conv(nn.Module):
     """2-D convolution, stride 1, 'SAME' or 'VALID' padding, with a bias; NHWC."""
 
@@ -174,8 +179,7 @@ class Conv(nn.Module):
     def __call__(self, x: jax.Array) -> jax.Array:
         shape = (self.kernel_size, self.kernel_size, x.shape[-1], self.features)
         kernel = self.param("kernel", self.kernel_init, shape)
-        lower = {"im2col": conv_im2col, "toeplitz": conv_toeplitz, "xla": conv_xla}[resolve_conv_impl(self.conv_impl)]
-        y = lower(x, kernel, self.padding)
+        y = conv_lowering(self.conv_impl)(x, kernel, self.padding)
         if self.use_bias:
             fan_in = self.kernel_size * self.kernel_size * x.shape[-1]
             y = y + self.param("bias", self.bias_init(fan_in), (self.features,))

@@ -165,11 +165,11 @@ def test_xla_flags_times_each_setting_in_its_own_process_against_the_default(tmp
 
 
 def test_layer_compare_finds_every_weighted_layer_with_the_input_shape_it_sees_in_training():
-    from benchmarks import layer_compare
+    from benchmarks import model_layers
     from fmnist_jax.models import build_model
 
     config = common.load_config("b_lenet5")
-    calls = layer_compare.layer_calls(build_model(config), batch_size=16)
+    calls = model_layers.layer_calls(build_model(config), batch_size=16)
     assert [(c.path, c.describe(), c.first) for c in calls] == [
         ("LeNet5/Conv_0", "conv 5x5 1->6 at 28x28 same", True),
         ("LeNet5/Conv_1", "conv 5x5 6->16 at 14x14 valid", False),
@@ -184,12 +184,12 @@ def test_layer_compare_counts_the_flops_xla_executes_for_a_layer_s_forward_and_b
     # im2col convolutions and dense layers are their matmuls plus the bias and col2im adds (a few % on a
     # 1-channel input, whose matmuls are short);
     # the first layer has no input gradient, so two matmuls instead of three.
-    from benchmarks import layer_compare
+    from benchmarks import model_layers
     from fmnist_jax.models import build_model
 
     config = common.load_config(config_name)
     config.conv_impl = "im2col"
-    layer = layer_compare.layer_calls(build_model(config), batch_size=8)[index]
+    layer = model_layers.layer_calls(build_model(config), batch_size=8)[index]
     inputs = jnp.ones(layer.input_shape)
     params = layer.module.init(jax.random.PRNGKey(0), inputs)
     cotangent = jnp.ones(jax.eval_shape(layer.module.apply, params, inputs).shape)
@@ -276,3 +276,52 @@ def test_saturation_counts_each_hidden_layer_s_saturated_units_before_and_after_
     assert len(before) == 5 and all(0 <= value <= 1 for value in before + after)
     # Glorot's init starts every unit in sigmoid's working range; 4 Adam steps at 1e-3 push dense(1024) out of it.
     assert before[3] == 0 and after[3] > 0.5
+
+
+def test_model_layers_finds_the_im2col_gemms_and_drops_only_the_conv_kernel_gradients():
+    import numpy as np
+    from flax import linen as nn
+
+    from benchmarks import model_layers
+    from fmnist_jax.models import build_model
+
+    config = common.load_config("baseline")  # CNN-A: Conv_0 on the images (Toeplitz tiles), Conv_1 im2col
+    model = build_model(config)
+    calls = model_layers.layer_calls(model, batch_size=8)
+    shapes = {call.path: model_layers.im2col_gemm_shapes(call) for call in calls}
+    assert shapes["CNNA/Conv_1"] == (8 * 11 * 11, 3 * 3 * 32, 64)  # 13x13 valid -> 11x11 outputs
+    assert shapes["CNNA/Conv_0"] is None and all(shapes[c.path] is None for c in calls if c.kind == "dense")
+
+    # Under the interceptor every conv kernel's gradient is zero, while the outputs, the biases' and the
+    # dense layers' gradients are as without it.
+    images = jax.random.uniform(jax.random.PRNGKey(0), (8, 28, 28, 1))
+    variables = model.init(jax.random.PRNGKey(1), images, train=False)
+
+    def loss(params):
+        return jnp.sum(model.apply({**variables, "params": params}, images, train=False) ** 2)
+
+    plain = jax.grad(loss)(variables["params"])
+    with nn.intercept_methods(model_layers.conv_without_kernel_gradient):
+        out = model.apply(variables, images, train=False)
+        stopped = jax.grad(loss)(variables["params"])
+    np.testing.assert_array_equal(out, model.apply(variables, images, train=False))
+    for name in ("Conv_0", "Conv_1"):
+        assert not np.any(stopped[name]["kernel"]) and np.any(plain[name]["kernel"])
+        np.testing.assert_allclose(stopped[name]["bias"], plain[name]["bias"], rtol=1e-6)
+    dense = [name for name in plain if name.startswith("Dense")]
+    assert dense and all(np.array_equal(stopped[n]["kernel"], plain[n]["kernel"]) for n in dense)
+
+
+def test_kernel_gradient_times_the_step_without_them_and_each_im2col_gemm(tmp_path):
+    args = ["--config=baseline", "--num_examples=128", "--rounds=2", "--repeats=1", f"--out={tmp_path}"]
+    result = run_cli("benchmarks.kernel_gradient", *args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    situ, *gemms = json.loads((tmp_path / "kernel_gradient.json").read_text())["rows"]
+    assert situ["config"] == "baseline" and situ["step_ms"] > 0 and situ["step_ms_without_conv_kernel_gradients"] > 0
+    assert situ["conv_kernel_gradients_share_min"] <= situ["conv_kernel_gradients_share"]
+    assert situ["conv_kernel_gradients_share"] <= situ["conv_kernel_gradients_share_max"] < 1
+    # CNN-A at its batch of 32: one im2col conv (the first takes Toeplitz tiles), each form timed.
+    assert [(row["layer"], row["gemm"]) for row in gemms] == [("CNNA/Conv_1", "3872 x 288 x 64")]
+    forms = ("forward", "kernel_gradient", "kernel_gradient_split_2")
+    assert all(gemms[0][f"{form}_gflop_per_s"] > 0 for form in forms)
+    assert "of the step; per round" in result.stdout
