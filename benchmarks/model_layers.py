@@ -71,18 +71,22 @@ def layer_calls(model: nn.Module, batch_size: int) -> list[LayerCall]:
 
 def im2col_gemm_shapes(call: LayerCall) -> tuple[int, int, int] | None:
     """(M pixels, K = k*k*cin, N = cout) of a conv the train step lowers to one im2col GEMM, else None."""
-    if call.kind != "conv" or layers.resolve_conv_impl(call.module.conv_impl) == "xla":
+    impl = layers.resolve_conv_impl(call.module.conv_impl) if call.kind == "conv" else None
+    if impl not in ("im2col", "toeplitz"):
         return None
     batch, height, width, channels = call.input_shape
     k, features = call.module.kernel_size, call.module.features
     out_h, out_w = (height, width) if call.module.padding == "SAME" else (height - k + 1, width - k + 1)
-    if layers.toeplitz_tile(out_w, k, features, k * k * channels) != 1:
-        return None  # a Toeplitz layer: another GEMM shape
+    if impl == "toeplitz" and layers.toeplitz_tile(out_w, k, features, k * k * channels) != 1:
+        return None  # a layer in Toeplitz tiles: another GEMM shape
     return batch * out_h * out_w, k * k * channels, features
 
 
 def conv_without_kernel_gradient(next_fun: Callable[..., Any], args: tuple, kwargs: dict, context: Any) -> Any:
-    """A flax method interceptor: every layers.Conv runs its own lowering on stop_gradient(kernel)."""
+    """A flax method interceptor: every layers.Conv runs its own lowering on stop_gradient(kernel).
+
+    It repeats Conv.__call__ (parameters, lowering, bias) with the one change; a test checks that the
+    outputs stay those of the model itself."""
     module = context.module
     if context.method_name != "__call__" or not isinstance(module, layers.Conv):
         return next_fun(*args, **kwargs)

@@ -291,6 +291,9 @@ def test_model_layers_finds_the_im2col_gemms_and_drops_only_the_conv_kernel_grad
     shapes = {call.path: model_layers.im2col_gemm_shapes(call) for call in calls}
     assert shapes["CNNA/Conv_1"] == (8 * 11 * 11, 3 * 3 * 32, 64)  # 13x13 valid -> 11x11 outputs
     assert shapes["CNNA/Conv_0"] is None and all(shapes[c.path] is None for c in calls if c.kind == "dense")
+    config.conv_impl = "im2col"  # every conv one im2col GEMM, the first too
+    im2col_calls = model_layers.layer_calls(build_model(config), batch_size=8)
+    assert model_layers.im2col_gemm_shapes(im2col_calls[0]) == (8 * 26 * 26, 3 * 3 * 1, 32)
 
     # Under the interceptor every conv kernel's gradient is zero, while the outputs, the biases' and the
     # dense layers' gradients are as without it.
