@@ -38,13 +38,18 @@ class LayerCall:
             return f"conv {k}x{k} {channels}->{self.module.features} at {height}x{width} {self.module.padding.lower()}"
         return f"dense {self.input_shape[-1]}->{self.module.features}"
 
+    def conv_output_size(self) -> tuple[int, int]:
+        """(height, width) of a conv's output: stride 1, 'SAME' keeps the input's, 'VALID' loses k - 1."""
+        _, height, width, _ = self.input_shape
+        k = self.module.kernel_size
+        return (height, width) if self.module.padding == "SAME" else (height - k + 1, width - k + 1)
+
     def matmul_flops(self) -> float:
         """Multiply-adds x 2 of forward and backward: 3 matmuls, 2 for the first layer (no input gradient)."""
         batch = self.input_shape[0]
         if self.kind == "conv":
-            _, height, width, channels = self.input_shape
-            k = self.module.kernel_size
-            out_h, out_w = (height, width) if self.module.padding == "SAME" else (height - k + 1, width - k + 1)
+            channels, k = self.input_shape[-1], self.module.kernel_size
+            out_h, out_w = self.conv_output_size()
             forward = 2 * batch * out_h * out_w * k * k * channels * self.module.features
         else:
             forward = 2 * batch * self.input_shape[-1] * self.module.features
@@ -74,9 +79,9 @@ def im2col_gemm_shapes(call: LayerCall) -> tuple[int, int, int] | None:
     impl = layers.resolve_conv_impl(call.module.conv_impl) if call.kind == "conv" else None
     if impl not in ("im2col", "toeplitz"):
         return None
-    batch, height, width, channels = call.input_shape
+    batch, channels = call.input_shape[0], call.input_shape[-1]
     k, features = call.module.kernel_size, call.module.features
-    out_h, out_w = (height, width) if call.module.padding == "SAME" else (height - k + 1, width - k + 1)
+    out_h, out_w = call.conv_output_size()
     if impl == "toeplitz" and layers.toeplitz_tile(out_w, k, features, k * k * channels) != 1:
         return None  # a layer in Toeplitz tiles: another GEMM shape
     return batch * out_h * out_w, k * k * channels, features
