@@ -102,6 +102,25 @@ class _DropOrbaxInfo(std_logging.Filter):
         return record.levelno >= std_logging.WARNING
 
 
+class _DropUnretrievedOrbaxFailures(std_logging.Filter):
+    """asyncio's "Future exception was never retrieved" for a write of a failed Orbax save.
+
+    When a save fails (disk full), Orbax raises the first failed write's error, which the run reports in
+    one line (checkpoints.RunCheckpoints); the futures of its other failed writes are never awaited, and
+    asyncio logs each one when it is garbage-collected: a random number of them (CI saw five). Dropped
+    (kept with --verbosity=1): an exception raised in Orbax's Python code, or one from TensorStore's
+    C++ (no Python frame) naming the temporary directory of an unfinished Orbax save."""
+
+    def filter(self, record: std_logging.LogRecord) -> bool:
+        if "exception was never retrieved" not in str(record.msg) or not record.exc_info:
+            return True
+        _, error, error_traceback = record.exc_info
+        raised_in_orbax = any("/orbax/" in frame.filename for frame in traceback.extract_tb(error_traceback))
+        if not raised_in_orbax and ".orbax-checkpoint-tmp" not in str(error):
+            return True
+        return flags.FLAGS.is_parsed() and flags.FLAGS.verbosity >= 1
+
+
 def _is_stale_loop_callback(unraisable: Any) -> bool:
     """A TensorStore write finishing after Orbax closed the event loop that awaited it.
 
@@ -128,8 +147,10 @@ def _drop_stale_loop_callbacks(previous_hook: Callable[[Any], None]) -> Callable
 
 def quiet_orbax() -> None:
     """Drops Orbax's INFO chatter and the stray tracebacks of a failed asynchronous save (both kept
-    with --verbosity=1); every other warning, error and unraisable exception still prints."""
+    with --verbosity=1); every other warning, error, unraisable exception and unretrieved future
+    still prints."""
     std_logging.getLogger("absl").addFilter(_DropOrbaxInfo())
+    std_logging.getLogger("asyncio").addFilter(_DropUnretrievedOrbaxFailures())
     sys.unraisablehook = _drop_stale_loop_callbacks(sys.unraisablehook)
 
 
