@@ -89,6 +89,11 @@ def exit_on_user_error(main: Callable[[list[str]], Any]) -> Callable[[list[str]]
     return wrapped
 
 
+def _verbose() -> bool:
+    """--verbosity=1 or more: keep the stray Orbax logs and tracebacks that are dropped otherwise."""
+    return flags.FLAGS.is_parsed() and flags.FLAGS.verbosity >= 1
+
+
 class _DropOrbaxInfo(std_logging.Filter):
     """Orbax logs a dozen INFO lines per checkpoint: drop its chatter. A save failing in Orbax's
     background threads logs an ERROR with a traceback from each of them; the run reports that failure
@@ -98,7 +103,7 @@ class _DropOrbaxInfo(std_logging.Filter):
         if "/orbax/" not in record.pathname:
             return True
         if record.levelno >= std_logging.ERROR:
-            return flags.FLAGS.is_parsed() and flags.FLAGS.verbosity >= 1
+            return _verbose()
         return record.levelno >= std_logging.WARNING
 
 
@@ -118,7 +123,7 @@ class _DropUnretrievedOrbaxFailures(std_logging.Filter):
         raised_in_orbax = any("/orbax/" in frame.filename for frame in traceback.extract_tb(error_traceback))
         if not raised_in_orbax and ".orbax-checkpoint-tmp" not in str(error):
             return True
-        return flags.FLAGS.is_parsed() and flags.FLAGS.verbosity >= 1
+        return _verbose()
 
 
 def _is_stale_loop_callback(unraisable: Any) -> bool:
@@ -138,7 +143,7 @@ def _is_stale_loop_callback(unraisable: Any) -> bool:
 
 def _drop_stale_loop_callbacks(previous_hook: Callable[[Any], None]) -> Callable[[Any], None]:
     def hook(unraisable: Any) -> None:
-        if _is_stale_loop_callback(unraisable) and not (flags.FLAGS.is_parsed() and flags.FLAGS.verbosity >= 1):
+        if _is_stale_loop_callback(unraisable) and not _verbose():
             return
         previous_hook(unraisable)
 
