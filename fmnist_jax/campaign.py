@@ -189,6 +189,12 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     # 0.240, at epoch 39) and 91.22 at epoch 40 against the report's last-epoch 91.37; train 91.92, test 90.76
     # (best epoch 37). The report's 400 epochs stay queued, for a machine that keeps a 4.6-hour run's checkpoints.
     "d_cnn": ("num_epochs=40,num_seeds=1", "num_epochs=400,num_seeds=1"),
+    # e_cnn5's members end about 1.1 points under the report's single model (92.99 +- 0.18 % test over seeds 0-6
+    # against 94.09). Report E took its validation data from the test set: it trained on all 60,000 training
+    # images (ours: 54,000, a tenth held out) and its early stopping and best epoch looked at the test set, so
+    # its test number is the best of ~40 noisy readings of it. Ours with the report's protocol (one seed, seed 0:
+    # ~40 min; a test accuracy chosen on itself, for this ablation only) measures what that is worth.
+    "e_cnn5": ("val_split=test,num_seeds=1",),
     "e_mlp_small": _E_MLP_STOPPING,
     "e_mlp_medium": _E_MLP_STOPPING,
     "e_mlp_large": _E_MLP_STOPPING,

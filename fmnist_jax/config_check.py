@@ -101,6 +101,12 @@ def validate(config: Any) -> None:
         raise ConfigError(f"config field kfold={config.kfold!r} must be 0 (off) or at least 2.")
     if config.kfold and config.kfold_index >= config.kfold:
         raise ConfigError(f"config field kfold_index={config.kfold_index} must be below kfold={config.kfold}.")
+    if config.val_split == "test" and (config.kfold or config.fold_val_into_train):
+        field = "kfold" if config.kfold else "fold_val_into_train"
+        raise ConfigError(
+            f"config field val_split='test' validates on the test set and trains on every training image, "
+            f"so {field} has nothing to split: drop --config.{field} or use val_split=stratified."
+        )
     if config.kfold_continue and not config.kfold:
         raise ConfigError("config field kfold_continue=True needs k-fold: set --config.kfold (e.g. 5) or drop it.")
     for index in config.feature_map_images:

@@ -15,6 +15,7 @@ from typing import Any
 import flax
 import jax
 import numpy as np
+from absl import logging
 
 from fmnist_jax import checkpoints, config_check, data, ensemble, layers, metrics, optim, parallel, plots, train
 from fmnist_jax import workdir as run_files
@@ -63,6 +64,11 @@ class Run:
             fold_val_into_train=config.fold_val_into_train,
             val_split=config.val_split,
         )
+        if config.val_split == "test":
+            logging.warning(
+                "val_split=test: validation is the test set, so early stopping and the best epoch are chosen on "
+                "it and the test accuracy is optimistic (Report E's protocol; for ablations, not a headline number)"
+            )
         num_train = len(self.splits.train_labels)
         if config.batch_size > num_train:
             raise UserError(

@@ -121,3 +121,13 @@ def test_make_splits_for_a_fold_and_with_val_folded_into_train(fashion_mnist):
     assert len(fold.val_labels) == 1000 and len(fold.train_labels) == 4000
     folded = data.make_splits(fashion_mnist, val_fraction=0.1, split_seed=0, train_limit=5000, fold_val_into_train=True)
     assert len(folded.train_labels) == 5000 and len(folded.val_labels) == 500
+
+
+def test_validating_on_the_test_set_trains_on_every_training_image(fashion_mnist):
+    # Report E's protocol (val_split="test"), for its ablation: no split of the training images.
+    splits = data.make_splits(fashion_mnist, val_fraction=0.1, split_seed=0, train_limit=5000, val_split="test")
+    np.testing.assert_array_equal(splits.train_labels, fashion_mnist.train_labels[:5000])
+    np.testing.assert_array_equal(splits.train_images, fashion_mnist.train_images[:5000])
+    np.testing.assert_array_equal(splits.val_images, fashion_mnist.test_images)
+    np.testing.assert_array_equal(splits.val_labels, fashion_mnist.test_labels)
+    np.testing.assert_array_equal(splits.test_labels, fashion_mnist.test_labels)

@@ -177,6 +177,20 @@ def test_kfold_trains_every_fold_and_summarises(tmp_path):
     assert row["val_accuracy_mean"] == summary["val_accuracy_mean"] and row["test_accuracy_std"] > 0
 
 
+def test_validating_on_the_test_set_scores_the_best_epoch_on_the_same_images(tmp_path):
+    # val_split="test" (Report E's protocol): the best epoch's val accuracy is its test accuracy, and
+    # every training image trains (none held out).
+    config = small_config("b_lenet5", num_epochs=2, train_limit=1024, val_split="test", early_stopping_patience=5)
+    results = experiment.train_and_evaluate(config, str(tmp_path))
+    best = results["history"][results["best_epoch"] - 1]
+    assert best["val_accuracy"] == pytest.approx(results["test_accuracy"], abs=1e-6)
+    assert best["val_loss"] == pytest.approx(results["test_loss"], rel=1e-5)
+    assert results["steps_per_epoch"] == 1024 // config.batch_size
+    for field, value in (("kfold", 3), ("fold_val_into_train", True)):
+        with pytest.raises(ConfigError, match=f"val_split='test' .* so {field} has nothing to split"):
+            config_check.validate(small_config("b_lenet5", val_split="test", **{field: value}))
+
+
 def test_kfold_continue_starts_each_fold_from_the_previous_folds_final_model(tmp_path):
     from fmnist_jax import checkpoints
     from fmnist_jax.run import Run
