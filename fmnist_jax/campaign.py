@@ -194,6 +194,10 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     # images (ours: 54,000, a tenth held out) and its early stopping and best epoch looked at the test set, so
     # its test number is the best of ~40 noisy readings of it. Ours with the report's protocol (one seed, seed 0:
     # ~40 min; a test accuracy chosen on itself, for this ablation only) measures what that is worth.
+    # Measured 2026-12-06 (Intel Xeon VM, seed 0): test 93.55 % (best epoch 36 of 46, train 94.09 %) against
+    # 92.92 for the same seed under ours (best epoch 34 of 44): 0.63 points, leaving 0.54 to the report's
+    # 94.09, inside the 1-point bar. Its per-epoch test readings over epochs 26-46 spread 89.65-93.55 (median
+    # 92.82): the best of them is the optimistic number the report's protocol gives.
     "e_cnn5": ("val_split=test,num_seeds=1",),
     "e_mlp_small": _E_MLP_STOPPING,
     "e_mlp_medium": _E_MLP_STOPPING,
@@ -257,6 +261,11 @@ FINDINGS: dict[str, str] = {
         "at Keras' default SGD rate the net learns where 1e-4 did not, still climbing at the cut; 400 epochs at "
         "1e-4 are about as many lr x steps as 4 epochs at 0.01 (63 % val here): the report's rate was larger "
         "than the 1e-4 it states"
+    ),
+    "e_cnn5__val_split=test,num_seeds=1": (
+        "the report's protocol (every training image trains; early stopping and the best epoch on the test set) "
+        "is worth 0.6 points on seed 0 (93.55 against 92.92): within a point of the report, with a test number "
+        "chosen on itself"
     ),
     "e_mlp_large__early_stopping_monitor=val_loss": (
         "stopping on val_loss (Keras' default monitor) halves the gap; the deeper net needs a shorter patience"

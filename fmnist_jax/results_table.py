@@ -259,8 +259,9 @@ def render(results_dir: pathlib.Path) -> tuple[str, list[dict[str, Any]]]:
     if missing:
         lines += ["", f"Not yet run in this campaign: {', '.join(_missing_text(results_dir, n) for n in missing)}."]
     orphans = sorted(name for name in ablations if name not in results)
-    if orphans:  # an ablation is read against its config's own result: list it until that result exists
-        lines += ["", f"Ablations whose config has no result yet (not shown): {', '.join(f'`{n}`' for n in orphans)}."]
+    if orphans:  # an ablation is read against its config's own result: listed here until that result exists
+        lines += ["", "Ablations whose config has no result yet (in the Ablations table once it has one):"]
+        lines += [_orphan_text(name, change, ablation) for name in orphans for change, ablation in ablations[name]]
     lines += _ablation_section(rows)
     lines += _notes_section(rows)
     lines += _report_c_losses(results, ablations)
@@ -282,6 +283,13 @@ def _missing_text(results_dir: pathlib.Path, name: str) -> str:
     return (
         f"`{name}` ({len(test)} of its {plan.num_seeds} seeds trained, in parts: `{name}/{parts.PARTS_DIR}/`{so_far})"
     )
+
+
+def _orphan_text(name: str, change: str, ablation: dict[str, Any]) -> str:
+    """One line for an ablation whose config has no results.json yet: its test accuracy and its finding."""
+    finding = campaign.FINDINGS.get(campaign.ablation_folder_name(name, change), "")
+    line = f"- `{name}` with `{change}`: test {_spread(metrics.per_member(ablation, 'test_accuracy'))[0]} %"
+    return f"{line}: {finding}" if finding else line
 
 
 def _ablation_section(rows: list[dict[str, Any]]) -> list[str]:
