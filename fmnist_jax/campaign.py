@@ -199,6 +199,9 @@ ABLATIONS: dict[str, tuple[str, ...]] = {
     # 94.09, inside the 1-point bar. Its per-epoch test readings over epochs 26-46 spread 89.65-93.55 (median
     # 92.82): the best of them is the optimistic number the report's protocol gives.
     "e_cnn5": ("val_split=test,num_seeds=1",),
+    # If the report's protocol is why cnn5 sits under it, cnn4 (reproduced, 92.71 +- 0.37 against 93.08) must
+    # stay reproduced with it, not overshoot: the consistency check, seed 0 (~40 min).
+    "e_cnn4": ("val_split=test,num_seeds=1",),
     "e_mlp_small": _E_MLP_STOPPING,
     "e_mlp_medium": _E_MLP_STOPPING,
     "e_mlp_large": _E_MLP_STOPPING,
