@@ -88,9 +88,13 @@ def create_states(model: nn.Module, tx: optax.GradientTransformation, layout: Me
         return state.replace(opt_state=opt_state)
 
     per_member = (jnp.asarray(layout.seeds), jnp.asarray(layout.learning_rates), jnp.asarray(layout.weight_decays))
+    # One jitted program: run op by op, an initialisation compiles each of its ~100 small ops on its own
+    # (about 90 ms each on XLA:CPU). Measured 2026-12-06, a fresh process each, 2-core Xeon: e_cnn5 8.3 s op by
+    # op against 3.5 s jitted (3 members: 12.2 against 4.6), b_lenet5 6.4 against 3.1 (10.5 against 5.4). Same
+    # values bit for bit for every config, 1 and 3 members (the step counter becomes an int32 array, not 0).
     if layout.num_members == 1:
-        return create(*(values[0] for values in per_member))
-    return jax.vmap(create)(*per_member)
+        return jax.jit(create)(*(values[0] for values in per_member))
+    return jax.jit(jax.vmap(create))(*per_member)
 
 
 MEMBERS_PROGRAMS = ("auto", "vmap", "map")
