@@ -82,13 +82,16 @@ def _best_epochs(record: dict[str, Any], num_members: int) -> dict[str, Any]:
     }
 
 
-def committed_results(workdir: pathlib.Path, config: Any) -> dict[str, Any] | None:
-    """A finished run's results.json kept without its checkpoints (the campaign commits results.json,
-    never checkpoints), if it was made by this very config: then a fresh clone does not train it
-    again (nor overwrite the committed numbers). None where there are checkpoints (the run resumes or
-    returns its results itself) or no such results."""
+def finished_results(workdir: pathlib.Path, config: Any) -> dict[str, Any] | None:
+    """The results.json of a run this very config finished in workdir, or None. results.json is written
+    (atomically) only once a run has trained all its epochs and scored its best models on test, so it is
+    the answer by itself: nothing is built, compiled or restored to return it (a rerun of a finished
+    suite or search costs no compile). It is also all a fresh clone holds of a committed result (the
+    campaign commits results.json, never checkpoints): such a run is not trained again, nor are the
+    committed numbers overwritten. None for another config or another num_epochs: then the run resumes
+    from its checkpoints, or refuses a mismatch, naming it."""
     path = workdir / run_files.RESULTS_FILE
-    if (workdir / "checkpoints").exists() or not path.exists():
+    if not path.exists():
         return None
     results = json.loads(path.read_text())
     try:
@@ -97,18 +100,18 @@ def committed_results(workdir: pathlib.Path, config: Any) -> dict[str, Any] | No
         return None
     if results["config"]["num_epochs"] != config.num_epochs:
         return None
-    logging.info("%s: finished results kept without checkpoints (%s); not retrained", workdir.name, path)
+    logging.info("%s is finished (epoch %s); not retraining. Results: %s", workdir, results["epochs_trained"], path)
     return results
 
 
 def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
     """Trains (or resumes) the run in workdir, evaluates its best models on test, writes results.json.
 
-    A finished run is not retrained: its results.json is returned as is, also where only results.json
-    is left (committed_results). With config.kfold > 1 it runs k-fold cross-validation instead (see
+    A finished run is not retrained: its results.json is returned as is (finished_results), also where
+    only results.json is left. With config.kfold > 1 it runs k-fold cross-validation instead (see
     cross_validate).
     """
-    kept = None if config.eval_only else committed_results(pathlib.Path(workdir), config)
+    kept = None if config.eval_only else finished_results(pathlib.Path(workdir), config)
     if kept is not None:
         return kept
     if config.kfold > 1 and config.kfold_index < 0:
@@ -132,6 +135,8 @@ def train_and_evaluate(config: Any, workdir: str) -> dict[str, Any]:
             loop.check_same_schedule(record["config"], config, run.workdir)
             logging.info("resuming %s from epoch %d", run.workdir, record["epoch"])
         if loop.is_finished(record, config) and results_path.exists():
+            # Trained past this config's num_epochs (a search's later rung): that run's results, whose
+            # history holds these epochs.
             logging.info(
                 "%s is finished (epoch %d); not retraining. Results: %s", run.workdir, record["epoch"], results_path
             )

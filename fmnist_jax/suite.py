@@ -134,7 +134,7 @@ def write_tables(root: pathlib.Path, rows: list[dict[str, Any]], header: str) ->
 
 def train_verified(config: Any, workdir: pathlib.Path) -> dict[str, Any]:
     """Trains (or resumes, or returns) the run in workdir. A result committed without checkpoints comes
-    back as it is (experiment.committed_results); with checkpoints, every number in the table comes
+    back as it is (experiment.finished_results); with checkpoints, every number in the table comes
     from the models its results.json names (verify re-scores them)."""
     results = experiment.train_and_evaluate(config, str(workdir))
     if (workdir / "checkpoints").exists():

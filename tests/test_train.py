@@ -50,6 +50,20 @@ def test_batch_norm_run_learns(two_epoch_run):
     assert results["test_accuracy"] > 0.4
 
 
+def test_a_finished_run_is_returned_without_building_or_compiling_it(two_epoch_run, monkeypatch):
+    workdir, results = two_epoch_run
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("a finished run was built (model, data, compiles) again")
+
+    monkeypatch.setattr(experiment, "Run", no_run)
+    config = small_config("variant_bn", num_epochs=2, train_limit=6000)
+    assert experiment.train_and_evaluate(config, str(workdir)) == json.loads((workdir / "results.json").read_text())
+    # Another num_epochs is another run: that one resumes from the checkpoints (here: would build the Run).
+    with pytest.raises(AssertionError, match="was built"):
+        experiment.train_and_evaluate(small_config("variant_bn", num_epochs=3, train_limit=6000), str(workdir))
+
+
 def test_results_json_follows_the_output_contract(two_epoch_run):
     workdir, results = two_epoch_run
     on_disk = json.loads((workdir / "results.json").read_text())
