@@ -12,6 +12,20 @@ from typing import Any
 
 import jax
 
+# JAX's persistent compilation cache (off unless the user sets JAX_COMPILATION_CACHE_DIR, see BUILD.md):
+# a hit loads a compiled program from disk, so a result's compile times then measure loads, not
+# compiles. Counted for provenance(), from the events JAX records on each compile request.
+_compilation_cache_events = {"compile_requests_use_cache": 0, "cache_hits": 0}
+
+
+def _count_compilation_cache_event(event: str, **kwargs: Any) -> None:
+    name = event.removeprefix("/jax/compilation_cache/")
+    if name in _compilation_cache_events:
+        _compilation_cache_events[name] += 1
+
+
+jax.monitoring.register_event_listener(_count_compilation_cache_event)
+
 
 def _cpu_model() -> str:
     try:
@@ -86,6 +100,19 @@ def memory_gib() -> float:
 COMMIT_ENV_VAR = "FMNIST_JAX_COMMIT"
 
 
+def compilation_cache() -> dict[str, Any] | None:
+    """None where JAX's persistent compilation cache is off; else its folder and, so far in this process,
+    the compiles it was asked for and the ones it answered from disk (their "compile" time is a load)."""
+    folder = jax.config.jax_compilation_cache_dir
+    if not folder:
+        return None
+    return {
+        "dir": str(folder),
+        "requests_in_this_process": _compilation_cache_events["compile_requests_use_cache"],
+        "hits_in_this_process": _compilation_cache_events["cache_hits"],
+    }
+
+
 def provenance() -> dict[str, Any]:
     """How a result was made: the code (commit, and whether the tree differed from it), the command,
     the XLA flags, and the machine. `dirty` lists the tracked files that differed, so a reader knows
@@ -107,6 +134,7 @@ def provenance() -> dict[str, Any]:
         "jax_platforms": os.environ.get("JAX_PLATFORMS", ""),
         # None: the backend's default (on recent NVIDIA GPUs TF32 for fp32 matmuls and convolutions).
         "jax_default_matmul_precision": jax.config.jax_default_matmul_precision,
+        "compilation_cache": compilation_cache(),
         "machine": {
             "hostname": platform.node(),
             "os": platform.platform(),

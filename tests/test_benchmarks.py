@@ -37,6 +37,27 @@ def test_provenance_records_the_named_commit_of_a_copied_tree_instead_of_its_git
     assert made["git_commit"].startswith("1686880 ") and made["git_dirty"] is None and not made["git_changed_files"]
 
 
+def test_provenance_counts_the_compiles_jax_s_persistent_cache_answered():
+    import time
+
+    from fmnist_jax import environment
+
+    def counts() -> tuple[int, int]:
+        cache = environment.provenance()["compilation_cache"]
+        assert cache["dir"] == str(jax.config.jax_compilation_cache_dir)  # the tests run with one (conftest)
+        return cache["requests_in_this_process"], cache["hits_in_this_process"]
+
+    ones = jnp.ones(3).block_until_ready()
+    requests, hits = counts()
+    unique = float(time.time_ns() % 1_000_003)  # a program no cache holds yet
+    jax.jit(lambda x: x * unique + 1.0)(ones).block_until_ready()
+    assert counts() == (requests + 1, hits)  # compiled, then written to the cache
+    jax.jit(lambda x: x * unique + 1.0)(ones).block_until_ready()  # another function, the same program
+    again_requests, again_hits = counts()
+    # A hit where the cache can load on this machine (jax-ml/jax#38445: some CPUs reject every entry).
+    assert again_requests == requests + 2 and again_hits in (hits, hits + 1)
+
+
 def test_throughput_quick_writes_a_well_formed_table(tmp_path):
     result = run_cli("benchmarks.throughput", "--quick", "--ensemble_models=lenet5", f"--out={tmp_path}")
     assert result.returncode == 0, result.stderr[-2000:]
