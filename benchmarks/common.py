@@ -173,6 +173,32 @@ def time_epochs(
     return EpochTiming(compile_s, seconds[0], tuple(seconds[1:])), state
 
 
+def time_epochs_in_turns(
+    programs: Sequence[tuple[Callable[..., Any], Any]], images: jax.Array, labels: jax.Array, rounds: int
+) -> tuple[list[EpochTiming], list[Any]]:
+    """Times several epoch programs (epoch_fn, state) against each other: each compiled and called once as
+    time_epochs does, then `rounds` rounds of one call of each in turn (A, B, C, A, B, C, ...), so that a slow
+    moment of the machine falls on all of them; epoch_s[r] of every timing is from the same round r, and a
+    ratio of two programs is best read per round (paired), then its median. Returns the timings and each
+    program's final state (the states given are donated)."""
+    compiled, states, timings = [], [], []
+    for epoch_fn, state in programs:
+        epoch, compile_s = timed_compile(epoch_fn, state, images, labels, donate=True)
+        start = time.perf_counter()
+        state, metrics = epoch(state, images, labels)
+        jax.block_until_ready((state, metrics))
+        timings.append((compile_s, time.perf_counter() - start, []))
+        compiled.append(epoch)
+        states.append(state)
+    for _ in range(rounds):
+        for index, epoch in enumerate(compiled):
+            start = time.perf_counter()
+            states[index], metrics = epoch(states[index], images, labels)
+            jax.block_until_ready((states[index], metrics))
+            timings[index][2].append(time.perf_counter() - start)
+    return [EpochTiming(compile_s, first_s, tuple(seconds)) for compile_s, first_s, seconds in timings], states
+
+
 def one_epoch_parameters(config_name: str, images: jax.Array, labels: jax.Array) -> list[jax.Array]:
     """The parameters (leaves) after one real train epoch of configs/<config_name>.py from its initial
     state, traced under whatever the caller holds (benchmarks.dropout_draw compares two draws)."""

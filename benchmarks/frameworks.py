@@ -77,6 +77,10 @@ def run_torch(
         # A fresh compiler cache per (model, batch size): otherwise each model reuses graphs made
         # dynamic by the earlier ones and, past dynamo's recompile limit (8), silently runs eager.
         torch._dynamo.reset()
+        # And a cold compile every repeat, as JAX's (benchmarks.compare turns JAX's persistent cache off):
+        # with inductor's on-disk graph and kernel caches the first repeat of a shape compiled in ~20 s and
+        # the next two loaded it in 0.1-0.4 s, and the median reported the load.
+        torch.compiler.config.force_disable_caches = True
     torch.manual_seed(0)
     device = torch_device()
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])

@@ -237,8 +237,8 @@ def plot_reproduction(rows: Sequence[dict[str, Any]], path: pathlib.Path) -> Non
 def plot_throughput(
     rows: Sequence[dict[str, Any]], ensemble_rows: Sequence[dict[str, Any]], path: pathlib.Path, title: str
 ) -> None:
-    """Left: training images/s against batch size, one line per architecture (log-log). Right: N vmapped
-    members' images/s against N x one member's (1.0 = as fast as N separate runs)."""
+    """Left: training images/s against batch size, one line per architecture (log-log). Right: N members in
+    one program against N one-member epochs timed in the same rounds (1.0 = as fast as N separate runs)."""
     plt = _pyplot()
     fig, (speed_ax, scale_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
     for model in dict.fromkeys(row["model"] for row in rows):
@@ -247,13 +247,17 @@ def plot_throughput(
     speed_ax.set(xscale="log", yscale="log", xlabel="batch size", ylabel="training images/s", title="throughput")
     for model in dict.fromkeys(row["model"] for row in ensemble_rows):
         chosen = sorted((r for r in ensemble_rows if r["model"] == model), key=lambda r: r["members"])
+        programs = "/".join(dict.fromkeys(r["program"] for r in chosen if r["members"] > 1))
         scale_ax.plot(
-            [r["members"] for r in chosen], [r["speedup_vs_sequential"] for r in chosen], marker="o", label=model
+            [r["members"] for r in chosen],
+            [r["speedup_vs_sequential"] for r in chosen],
+            marker="o",
+            label=f"{model} ({programs})" if programs else model,
         )
     scale_ax.axhline(1.0, color="grey", ls="--", lw=1)
     scale_ax.set(
         xscale="log",
-        xlabel="vmapped members N",
+        xlabel="members N in one program (vmap or map: legend)",
         ylabel="images/s vs N x one member",
         title="ensemble scaling (batch 128)",
     )

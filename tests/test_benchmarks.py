@@ -58,6 +58,19 @@ def test_provenance_counts_the_compiles_jax_s_persistent_cache_answered():
     assert again_requests == requests + 2 and again_hits in (hits, hits + 1)
 
 
+def test_programs_timed_in_turns_each_thread_their_own_state_and_time_every_round():
+    # Two "epochs" of different cost, each adding one to its state: after the compile call and 3 rounds
+    # every state moved 4 times (its own, donated and threaded through), and every round has a time each.
+    cheap = jax.jit(lambda state, images, labels: (state + 1, jnp.sum(images)))
+    dear = jax.jit(lambda state, images, labels: (state + 1, jnp.sum(jnp.sin(images) @ jnp.sin(images).T)))
+    images = jnp.ones((256, 256))
+    programs = [(cheap, jnp.zeros(3)), (dear, jnp.full(3, 10.0))]
+    timings, states = common.time_epochs_in_turns(programs, images, None, rounds=3)
+    assert [len(timing.epoch_s) for timing in timings] == [3, 3]
+    assert [float(state[0]) for state in states] == [4.0, 14.0]
+    assert all(seconds > 0 for timing in timings for seconds in (timing.first_epoch_s, *timing.epoch_s))
+
+
 def test_throughput_quick_writes_a_well_formed_table(tmp_path):
     result = run_cli("benchmarks.throughput", "--quick", "--ensemble_models=lenet5", f"--out={tmp_path}")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -71,6 +84,9 @@ def test_throughput_quick_writes_a_well_formed_table(tmp_path):
     assert {row["model"] for row in main_rows} == {"lenet5", "mlp"}
     ensemble_rows = [row for row in rows if "members" in row]
     assert [(row["model"], row["members"]) for row in ensemble_rows] == [("lenet5", 1), ("lenet5", 2)]
+    for row in ensemble_rows:  # paired with one member's epochs of the same rounds: a median inside its range
+        assert 0 < row["speedup_vs_sequential_min"] <= row["speedup_vs_sequential"] <= row["speedup_vs_sequential_max"]
+    assert ensemble_rows[0]["program"] == "single" and ensemble_rows[1]["program"] in ("map", "vmap")
     for row in main_rows:
         for field in (
             "compile_s",
