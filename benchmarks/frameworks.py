@@ -78,9 +78,10 @@ def run_torch(
         # dynamic by the earlier ones and, past dynamo's recompile limit (8), silently runs eager.
         torch._dynamo.reset()
         # And a cold compile every repeat, as JAX's (benchmarks.compare turns JAX's persistent cache off):
-        # with inductor's on-disk graph and kernel caches the first repeat of a shape compiled in ~20 s and
-        # the next two loaded it in 0.1-0.4 s, and the median reported the load.
-        torch.compiler.config.force_disable_caches = True
+        # with inductor's on-disk graph and kernel caches only the first repeat of a shape compiled (7-18 s
+        # on a 2-core CPU), the next two loaded it in 0.1-0.4 s, and the median reported the load.
+        compiler_config = getattr(torch.compiler, "config", None) or torch._inductor.config  # torch < 2.6: inductor's
+        compiler_config.force_disable_caches = True
     torch.manual_seed(0)
     device = torch_device()
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
