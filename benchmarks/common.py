@@ -163,14 +163,16 @@ def time_epochs(
     1 + `repeats` times, each call on the state the previous one returned, the clock read after
     block_until_ready. Returns the timing (first call apart) and the final state (`state` itself is
     donated: use the returned one)."""
-    epoch, compile_s = timed_compile(epoch_fn, state, images, labels, donate=True)
-    seconds = []
-    for _ in range(1 + repeats):
-        start = time.perf_counter()
-        state, metrics = epoch(state, images, labels)
-        jax.block_until_ready((state, metrics))  # read the clock only once the device is done
-        seconds.append(time.perf_counter() - start)
-    return EpochTiming(compile_s, seconds[0], tuple(seconds[1:])), state
+    (timing,), (state,) = time_epochs_in_turns([(epoch_fn, state)], images, labels, repeats)
+    return timing, state
+
+
+def _timed_epoch_call(epoch: Any, state: Any, images: jax.Array, labels: jax.Array) -> tuple[Any, float]:
+    """One call of a compiled epoch: (the state it returns, its seconds, read once the device is done)."""
+    start = time.perf_counter()
+    state, metrics = epoch(state, images, labels)
+    jax.block_until_ready((state, metrics))
+    return state, time.perf_counter() - start
 
 
 def time_epochs_in_turns(
@@ -181,22 +183,24 @@ def time_epochs_in_turns(
     moment of the machine falls on all of them; epoch_s[r] of every timing is from the same round r, and a
     ratio of two programs is best read per round (paired), then its median. Returns the timings and each
     program's final state (the states given are donated)."""
-    compiled, states, timings = [], [], []
+    compiled, states, compile_s, first_s = [], [], [], []
     for epoch_fn, state in programs:
-        epoch, compile_s = timed_compile(epoch_fn, state, images, labels, donate=True)
-        start = time.perf_counter()
-        state, metrics = epoch(state, images, labels)
-        jax.block_until_ready((state, metrics))
-        timings.append((compile_s, time.perf_counter() - start, []))
+        epoch, seconds_to_compile = timed_compile(epoch_fn, state, images, labels, donate=True)
+        state, seconds = _timed_epoch_call(epoch, state, images, labels)
         compiled.append(epoch)
         states.append(state)
+        compile_s.append(seconds_to_compile)
+        first_s.append(seconds)
+    epoch_s: list[list[float]] = [[] for _ in programs]
     for _ in range(rounds):
         for index, epoch in enumerate(compiled):
-            start = time.perf_counter()
-            states[index], metrics = epoch(states[index], images, labels)
-            jax.block_until_ready((states[index], metrics))
-            timings[index][2].append(time.perf_counter() - start)
-    return [EpochTiming(compile_s, first_s, tuple(seconds)) for compile_s, first_s, seconds in timings], states
+            states[index], seconds = _timed_epoch_call(epoch, states[index], images, labels)
+            epoch_s[index].append(seconds)
+    timings = [
+        EpochTiming(compile_seconds, first_seconds, tuple(seconds))
+        for compile_seconds, first_seconds, seconds in zip(compile_s, first_s, epoch_s, strict=True)
+    ]
+    return timings, states
 
 
 def one_epoch_parameters(config_name: str, images: jax.Array, labels: jax.Array) -> list[jax.Array]:
