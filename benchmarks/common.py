@@ -14,6 +14,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from fmnist_jax import ensemble, environment, optim, train
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file
@@ -45,6 +46,22 @@ def training_setup(config: Any, steps_per_epoch: int, num_members: int = 1) -> t
     tx = optim.make_optimizer(config, steps_per_epoch)
     state = ensemble.create_states(model, tx, ensemble.layout_from_config(config))
     return model, state, train.options_from_config(config)
+
+
+def members_epoch_program(
+    options: train.TrainOptions, num_members: int, members_program: str, interleaved_members: int, state: Any
+) -> tuple[Callable[..., Any], Any]:
+    """(epoch_fn(state_and_mask, images, labels), its first argument): the train epoch of num_members
+    members as a run compiles it (`ensemble.train_epoch_over_members`), with every member training; the
+    mask of training members is an argument at run time, as a run passes it."""
+    epoch = ensemble.train_epoch_over_members(options, num_members, members_program, interleaved_members)
+
+    def epoch_fn(state_and_mask: tuple[Any, jax.Array], images: jax.Array, labels: jax.Array) -> tuple[Any, Any]:
+        state, training = state_and_mask
+        state, metrics = epoch(state, images, labels, training)
+        return (state, training), metrics
+
+    return epoch_fn, (state, np.ones(num_members, bool))
 
 
 def machine_header(title: str) -> str:

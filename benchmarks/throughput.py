@@ -16,7 +16,7 @@ Per architecture (its report's config) x batch size:
   device, else (CPUs) the fp32 matmul rate measured at the start of the run (2048 x 2048, best of 5);
 - memory_bytes: device memory in use after the run, where the backend reports it (not on CPU);
 - ensemble rows (--ensemble_members, batch 128): images/s of N members in one program (the members
-  program a run on this backend picks: map on CPU, vmap elsewhere), and against N one-member epochs,
+  program a run on this backend picks: interleave on CPU, vmap elsewhere), and against N one-member epochs,
   the programs timed in turns so that each ratio compares epochs of the same rounds (median, min-max).
 Markdown on stdout (last); JSON and CSV in --out.
 """
@@ -143,7 +143,7 @@ def measure_ensembles(name: str, members_list: Sequence[int], steps: int, fmnist
     programs = []
     for members in [1, *members_list]:  # first, the one-member reference every ratio divides by
         _, state, options, x, y = _setup(config, 128, steps, fmnist.train_images, fmnist.train_labels, members)
-        programs.append((ensemble.over_members(train.make_train_epoch(options), members, program), state))
+        programs.append(common.members_epoch_program(options, members, program, config.interleaved_members, state))
     (reference, *timings), _ = common.time_epochs_in_turns(programs, x, y, EPOCH_REPEATS)
     rows = []
     for members, timing in zip(members_list, timings, strict=True):

@@ -41,8 +41,11 @@ def base_config() -> ml_collections.ConfigDict:
     # ensemble's accuracy.
     c.num_seeds = 1
     # How that one program runs the members: vmap (batched into every op: GPUs, TPUs) | map (one after
-    # another inside the program, each with a single run's ops: cheaper on CPUs) | auto (map on CPU).
+    # another inside the program, each with a single run's ops: cheaper on CPUs) | interleave (groups of
+    # interleaved_members members stepped side by side in one scan, each with a single run's ops: their
+    # independent ops fill the CPU cores one member leaves idle) | auto (interleave on CPU, else vmap).
     c.members_program = "auto"
+    c.interleaved_members = 4  # members per group under members_program=interleave
     c.early_stopping_patience = 0  # epochs without a better monitored value before stopping; 0 = off
     # What "better" means, for early stopping and for the model kept and evaluated (the best epoch's):
     # val_accuracy (higher) | val_loss (lower: Keras' EarlyStopping default monitor).

@@ -60,10 +60,10 @@ def validate(config: Any) -> None:
     _choice(config, "parallel", parallel.MODES)
     _choice(config, "members_program", ensemble.MEMBERS_PROGRAMS)
     _choice(config, "early_stopping_monitor", EARLY_STOPPING_MONITORS)
-    if config.members_program == "map" and config.parallel == "members":
+    if config.members_program in ("map", "interleave") and config.parallel == "members":
         raise ConfigError(
-            "config field members_program='map' cannot split the members over devices (parallel='members'): "
-            "use --config.members_program=vmap or auto."
+            f"config field members_program={config.members_program!r} cannot split the members over devices "
+            "(parallel='members'): use --config.members_program=vmap or auto."
         )
     for field in (
         "learning_rate",
@@ -73,6 +73,7 @@ def validate(config: Any) -> None:
         "checkpoint_keep",
         "num_seeds",
         "max_consecutive_nonfinite_steps",
+        "interleaved_members",
     ):
         _positive(config, field)
     for field in (

@@ -9,11 +9,18 @@ seed and hyperparameters. With one member the state has no members axis at all.
 
 How the one program runs its members (`config.members_program`): `vmap` batches them into every
 operation (what fills a GPU or TPU); `map` runs them one after another inside the program
-(`lax.map`), each with the single run's own operations. On a 2-core CPU the batched matmuls of
-`vmap` cost 1.03-1.33x N separate runs, `map` 0.91-1.15x (BENCHMARKS.md, "Ensembles", 2026-11-29),
-so `auto` is `map` on CPU and `vmap` elsewhere. Under `map` a member stopped by its early stopping
-is skipped (`over_training_members`), so an ensemble whose members stop at different epochs pays
-only for the epochs each member trains.
+(`lax.map`), each with the single run's own operations; `interleave` trains groups of
+`config.interleaved_members` members side by side in one scan (each step of its body steps every
+member of the group with the single run's own operations; `train.make_interleaved_train_epoch`): one
+member's small operations leave a core idle that another member's fill, and XLA:CPU runs independent
+operations at once. Its other functions (evaluation) run the members as `map` does. On a 2-core CPU
+the batched matmuls of `vmap` cost 1.03-1.33x N separate runs, `map` 0.91-1.15x (BENCHMARKS.md,
+"Ensembles", 2026-11-29), `interleave` 0.78-0.95x `map` for the small models and the same as `map`
+for the big CNNs (BENCHMARKS.md, "Interleaved members"), so `auto` is `interleave` on CPU and `vmap`
+elsewhere. `map` and `interleave` compute each member exactly as its single run does. Under `map` a
+member stopped by its early stopping is skipped (`over_training_members`), so an ensemble whose members
+stop at different epochs pays only for the epochs each member trains; under `interleave` a group whose
+members have all stopped is skipped (a stopped member beside one that trains is computed and dropped).
 """
 
 from __future__ import annotations
@@ -97,31 +104,33 @@ def create_states(model: nn.Module, tx: optax.GradientTransformation, layout: Me
     return jax.jit(jax.vmap(create))(*per_member)
 
 
-MEMBERS_PROGRAMS = ("auto", "vmap", "map")
+MEMBERS_PROGRAMS = ("auto", "vmap", "map", "interleave")
 
 
 def resolve_members_program(members_program: str, parallel_mode: str = "none") -> str:
-    """'auto': `map` on CPU (see the module's docstring), `vmap` elsewhere and whenever the members
-    axis is split over devices (parallel=members shards the vmapped axis)."""
+    """'auto': `interleave` on CPU (see the module's docstring), `vmap` elsewhere and whenever the
+    members axis is split over devices (parallel=members shards the vmapped axis)."""
     if members_program != "auto":
         return members_program
-    return "map" if jax.default_backend() == "cpu" and parallel_mode != "members" else "vmap"
+    return "interleave" if jax.default_backend() == "cpu" and parallel_mode != "members" else "vmap"
 
 
 def over_members(fn: Any, num_members: int, members_program: str = "vmap") -> Any:
     """fn(state_or_variables, images, labels) for one member; over the members axis (the leading
-    axis of the first argument) with several, batched (`vmap`) or one after another (`map`)."""
+    axis of the first argument) with several, batched (`vmap`) or one after another (`map`, and
+    `interleave`, which interleaves the train epoch only: `train_epoch_over_members`)."""
     if num_members == 1:
         return fn
-    if members_program == "map":
+    if members_program in ("map", "interleave"):
         return lambda member_states, images, labels: lax.map(lambda one: fn(one, images, labels), member_states)
     return jax.vmap(fn, in_axes=(0, None, None))
 
 
 def skips_stopped_members(num_members: int, members_program: str) -> bool:
     """Whether the train epoch and the validation skip the members whose early stopping has stopped them
-    (`map` only)."""
-    return num_members > 1 and members_program == "map"
+    (`map`; `interleave` skips a group whose members have all stopped, and keeps a stopped member of a
+    group that trains as it was)."""
+    return num_members > 1 and members_program in ("map", "interleave")
 
 
 def over_training_members(fn: Any, num_members: int, members_program: str) -> Any:
@@ -133,6 +142,72 @@ def over_training_members(fn: Any, num_members: int, members_program: str) -> An
         over = over_members(fn, num_members, members_program)
         return lambda member_states, images, labels, training: over(member_states, images, labels)
     return _map_selected(fn, lambda state, zero_metrics: (state, zero_metrics[1]))
+
+
+def train_epoch_over_members(
+    options: train.TrainOptions, num_members: int, members_program: str, interleaved_members: int
+) -> Any:
+    """The train epoch over the members: fn(member_states, images, labels, training) -> (states, metrics),
+    `training` a bool per member, as `over_training_members` (one member: no members axis)."""
+    if members_program == "interleave" and num_members > 1:
+        return _interleaved_groups(train.make_interleaved_train_epoch(options), num_members, interleaved_members)
+    return over_training_members(train.make_train_epoch(options), num_members, members_program)
+
+
+def _interleaved_groups(interleaved_epoch: Any, num_members: int, group_size: int) -> Any:
+    """The interleaved epoch over groups of `group_size` members, one group after another (`lax.map`), and
+    the last `num_members % group_size` members as a smaller group: two group shapes compile at most,
+    and no member is computed twice or padded in."""
+    group_size = min(group_size, num_members)
+    num_full_groups = num_members // group_size
+    in_full_groups = num_full_groups * group_size
+
+    def group_epoch(group: Any, images: jax.Array, labels: jax.Array, training: jax.Array) -> tuple[Any, Any]:
+        members = [jax.tree_util.tree_map(lambda leaf, m=m: leaf[m], group) for m in range(training.shape[0])]
+        output_shape = jax.eval_shape(interleaved_epoch, members, images, labels)
+
+        def train_group(members: list[Any]) -> tuple[Any, Any]:
+            states, metrics = interleaved_epoch(members, images, labels)
+            return _stacked(states), _stacked(metrics)
+
+        def skip_group(members: list[Any]) -> tuple[Any, Any]:
+            zeros = jax.tree_util.tree_map(lambda s: jnp.zeros((len(members), *s.shape), s.dtype), output_shape[1][0])
+            return group, zeros
+
+        # Every member stopped: the group's epoch is not computed (`lax.cond` runs one branch).
+        trained, metrics = lax.cond(training.any(), train_group, skip_group, members)
+        # A stopped member of a group that trains was computed beside the others: its state stays as it
+        # went in and its metrics are zero, as under `map`.
+        kept = jax.tree_util.tree_map(lambda new, old: jnp.where(_per_member(training, new), new, old), trained, group)
+        return kept, jax.tree_util.tree_map(lambda value: jnp.where(_per_member(training, value), value, 0), metrics)
+
+    def over(member_states: Any, images: jax.Array, labels: jax.Array, training: jax.Array) -> tuple[Any, Any]:
+        training = jnp.asarray(training)
+
+        def grouped(leaf: jax.Array) -> jax.Array:
+            return leaf[:in_full_groups].reshape(num_full_groups, group_size, *leaf.shape[1:])
+
+        def one_group(group_and_training: tuple[Any, jax.Array]) -> tuple[Any, Any]:
+            group, group_training = group_and_training
+            return group_epoch(group, images, labels, group_training)
+
+        full = lax.map(one_group, (jax.tree_util.tree_map(grouped, member_states), grouped(training)))
+        parts = [jax.tree_util.tree_map(lambda leaf: leaf.reshape(in_full_groups, *leaf.shape[2:]), full)]
+        if in_full_groups < num_members:
+            rest = jax.tree_util.tree_map(lambda leaf: leaf[in_full_groups:], member_states)
+            parts.append(group_epoch(rest, images, labels, training[in_full_groups:]))
+        return jax.tree_util.tree_map(lambda *leaves: jnp.concatenate(leaves), *parts)
+
+    return over
+
+
+def _stacked(trees: list[Any]) -> Any:
+    return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *trees)
+
+
+def _per_member(mask: jax.Array, like: jax.Array) -> jax.Array:
+    """A bool per member (leading axis), broadcastable against an array with that leading axis."""
+    return mask.reshape(mask.shape + (1,) * (like.ndim - 1))
 
 
 def over_evaluated_members(fn: Any, num_members: int, members_program: str) -> Any:

@@ -34,6 +34,7 @@ RESUMABLE_FIELD_CHANGES = frozenset(
         "eval_batch_size",
         "conv_impl",
         "members_program",
+        "interleaved_members",
         "feature_map_images",
         "reference",
         "parallel",
@@ -201,7 +202,9 @@ def train_epochs(run: Run, state: train.TrainState, best: Any, record: dict[str,
     train_images, train_labels = run.put_split(splits.train_images, splits.train_labels)
     val_images, val_labels = run.put_split(splits.val_images, splits.val_labels)
     train_epoch, compile_train_s = timed_compile(
-        ensemble.over_training_members(train.make_train_epoch(run.train_options), run.num_members, run.members_program),
+        ensemble.train_epoch_over_members(
+            run.train_options, run.num_members, run.members_program, config.interleaved_members
+        ),
         state,
         train_images,
         train_labels,

@@ -391,7 +391,7 @@ def _rerun_section(results_dir: pathlib.Path) -> list[str]:
         "trains the recorded config again from scratch and compares the mean test accuracy; the issue's bar",
         "is 0.5 points. Fields added to the config since a run was made take the value that run in effect",
         "used where today's default computes differently (`members_program=vmap`: every ensemble vmapped its",
-        "members before the field existed; today's `auto` maps them on CPU, which rounds differently), else",
+        "members before the field existed; today's `auto` interleaves them on CPU, which rounds differently), else",
         "their defaults. A rerun on another CPU model need not be bit for bit: XLA compiles for the host's",
         "vector units and caches, and a matmul's blocking sets the order of its float sums (`d_dense_ann`: its",
         "committed run's own commit, c3fbddbe, trained on the Intel VM gives the rerun's numbers bit for bit,",

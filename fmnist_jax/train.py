@@ -152,41 +152,100 @@ def train_step(
     return state, metrics
 
 
+def _epoch_batches(state: TrainState, num_examples: int, batch_size: int) -> tuple[TrainState, jax.Array, jax.Array]:
+    """An epoch's order: (the state with the next epoch's key, this epoch's key for its steps, the
+    shuffled example indices of each step, (steps, batch_size)). The last partial batch is dropped so
+    every step has the same shape (one compilation)."""
+    num_steps = num_examples // batch_size
+    next_rng, shuffle_key, epoch_key = jax.random.split(state.rng, 3)
+    order = jax.random.permutation(shuffle_key, num_examples)
+    return state.replace(rng=next_rng), epoch_key, order[: num_steps * batch_size].reshape(num_steps, batch_size)
+
+
+def _batch_step(
+    state: TrainState,
+    images_u8: jax.Array,
+    labels: jax.Array,
+    epoch_key: jax.Array,
+    step_in_epoch: jax.Array,
+    indices: jax.Array,
+    options: TrainOptions,
+) -> tuple[TrainState, Metrics]:
+    """Step `step_in_epoch` of an epoch: its batch gathered from the device-resident arrays, its own key."""
+    step_key = jax.random.fold_in(epoch_key, step_in_epoch)
+    batch_images = constrain(images_u8[indices], options.batch_sharding)
+    batch_labels = constrain(labels[indices], options.batch_sharding)
+    return train_step(state, batch_images, batch_labels, step_key, options)
+
+
+def _epoch_metrics(per_step: Metrics) -> Metrics:
+    """The epoch's train metrics from its steps' (each of shape (steps,))."""
+    num_steps = per_step["loss"].shape[0]
+    nonfinite = ~jnp.isfinite(per_step["loss"])
+    num_finite = jnp.maximum(1, num_steps - nonfinite.sum())
+    # Means over the steps whose loss was finite (with nan_policy=skip_step the others were skipped).
+    means = {f"train_{name}": jnp.where(nonfinite, 0.0, values).sum() / num_finite for name, values in per_step.items()}
+    return {
+        **means,  # train_loss, train_accuracy[, train_loss_with_penalty]
+        "num_nonfinite_steps": nonfinite.sum(),
+        # The first step (within the epoch) whose loss was NaN or Inf; -1 if none was.
+        "first_nonfinite_step": jnp.where(nonfinite.any(), jnp.argmax(nonfinite), -1),
+    }
+
+
 def make_train_epoch(options: TrainOptions) -> Callable[[TrainState, jax.Array, jax.Array], tuple[TrainState, Metrics]]:
-    """Returns train_epoch(state, images_u8, labels) -> (state, {train_loss, train_accuracy}).
+    """Returns train_epoch(state, images_u8, labels) -> (state, {train_loss, train_accuracy, ...}).
 
     One epoch is one program: shuffle with the epoch's key, then `lax.scan` over the batches,
-    gathering each batch from the device-resident arrays. The last partial batch is dropped so
-    every step has the same shape (one compilation).
+    gathering each batch from the device-resident arrays.
     """
-    batch_size = options.batch_size
 
     def train_epoch(state: TrainState, images_u8: jax.Array, labels: jax.Array) -> tuple[TrainState, Metrics]:
-        num_steps = images_u8.shape[0] // batch_size
-        next_rng, shuffle_key, epoch_key = jax.random.split(state.rng, 3)
-        order = jax.random.permutation(shuffle_key, images_u8.shape[0])
-        batch_indices = order[: num_steps * batch_size].reshape(num_steps, batch_size)
+        state, epoch_key, batch_indices = _epoch_batches(state, images_u8.shape[0], options.batch_size)
 
         def body(state: TrainState, step_and_indices: tuple[jax.Array, jax.Array]) -> tuple[TrainState, Metrics]:
-            step_in_epoch, indices = step_and_indices
-            step_key = jax.random.fold_in(epoch_key, step_in_epoch)
-            batch_images = constrain(images_u8[indices], options.batch_sharding)
-            batch_labels = constrain(labels[indices], options.batch_sharding)
-            return train_step(state, batch_images, batch_labels, step_key, options)
+            return _batch_step(state, images_u8, labels, epoch_key, *step_and_indices, options)
 
-        state, per_step = lax.scan(body, state.replace(rng=next_rng), (jnp.arange(num_steps), batch_indices))
-        nonfinite = ~jnp.isfinite(per_step["loss"])
-        num_finite = jnp.maximum(1, num_steps - nonfinite.sum())
-        # Means over the steps whose loss was finite (with nan_policy=skip_step the others were skipped).
-        means = {
-            f"train_{name}": jnp.where(nonfinite, 0.0, values).sum() / num_finite for name, values in per_step.items()
-        }
-        return state, {
-            **means,  # train_loss, train_accuracy[, train_loss_with_penalty]
-            "num_nonfinite_steps": nonfinite.sum(),
-            # The first step (within the epoch) whose loss was NaN or Inf; -1 if none was.
-            "first_nonfinite_step": jnp.where(nonfinite.any(), jnp.argmax(nonfinite), -1),
-        }
+        steps = jnp.arange(batch_indices.shape[0])
+        state, per_step = lax.scan(body, state, (steps, batch_indices))
+        return state, _epoch_metrics(per_step)
+
+    return train_epoch
+
+
+def make_interleaved_train_epoch(
+    options: TrainOptions,
+) -> Callable[[list[TrainState], jax.Array, jax.Array], tuple[list[TrainState], list[Metrics]]]:
+    """Returns train_epoch(states, images_u8, labels) -> (states, metrics), over a list of members.
+
+    The members' epochs in one `lax.scan`: each step of its body steps every member on that member's
+    own batch. Their operations are independent of one another, so XLA:CPU's executor runs them side by
+    side on the cores, where one member's small operations leave cores idle (BENCHMARKS.md,
+    "Interleaved members"). Each member does exactly what `make_train_epoch` does for it (same keys,
+    same batches, same operations), so it ends where its single run ends, bit for bit.
+    """
+    single_epoch = make_train_epoch(options)
+
+    def train_epoch(
+        states: list[TrainState], images_u8: jax.Array, labels: jax.Array
+    ) -> tuple[list[TrainState], list[Metrics]]:
+        if len(states) == 1:
+            state, metrics = single_epoch(states[0], images_u8, labels)
+            return [state], [metrics]
+        orders = [_epoch_batches(state, images_u8.shape[0], options.batch_size) for state in states]
+        epoch_keys = [epoch_key for _, epoch_key, _ in orders]
+
+        def body(states: list[TrainState], step_and_indices: tuple[jax.Array, list[jax.Array]]) -> tuple[Any, Any]:
+            step_in_epoch, member_indices = step_and_indices
+            stepped = [
+                _batch_step(state, images_u8, labels, epoch_key, step_in_epoch, indices, options)
+                for state, epoch_key, indices in zip(states, epoch_keys, member_indices, strict=True)
+            ]
+            return [state for state, _ in stepped], [metrics for _, metrics in stepped]
+
+        steps = jnp.arange(orders[0][2].shape[0])
+        states, per_step = lax.scan(body, [state for state, _, _ in orders], (steps, [order for *_, order in orders]))
+        return states, [_epoch_metrics(member_steps) for member_steps in per_step]
 
     return train_epoch
 

@@ -86,7 +86,7 @@ def test_throughput_quick_writes_a_well_formed_table(tmp_path):
     assert [(row["model"], row["members"]) for row in ensemble_rows] == [("lenet5", 1), ("lenet5", 2)]
     for row in ensemble_rows:  # paired with one member's epochs of the same rounds: a median inside its range
         assert 0 < row["speedup_vs_sequential_min"] <= row["speedup_vs_sequential"] <= row["speedup_vs_sequential_max"]
-    assert ensemble_rows[0]["program"] == "single" and ensemble_rows[1]["program"] in ("map", "vmap")
+    assert ensemble_rows[0]["program"] == "single" and ensemble_rows[1]["program"] == "interleave"
     for row in main_rows:
         for field in (
             "compile_s",
@@ -103,6 +103,19 @@ def test_throughput_quick_writes_a_well_formed_table(tmp_path):
     assert "GFLOP/s (measured fp32 matmul" in result.stdout or "data sheet" in result.stdout
     assert (tmp_path / "throughput.csv").read_text().count("\n") == len(rows) + 1
     assert (tmp_path / "throughput.png").stat().st_size > 10_000
+
+
+def test_ensemble_scaling_times_each_members_program_against_one_member_in_the_same_rounds(fashion_mnist):
+    from benchmarks import ensemble_scaling
+
+    config = common.load_config("b_lenet5")
+    images, labels = jax.device_put(fashion_mnist.train_images[:256]), jax.device_put(fashion_mnist.train_labels[:256])
+    rows = ensemble_scaling.time_config(config, [1, 3], ["map", "interleave"], images, labels, rounds=2)
+    assert [(row["members"], row["program"]) for row in rows] == [(1, "single"), (3, "map"), (3, "interleave")]
+    for row in rows:  # a per-round ratio: its median inside its range; the epochs of 3 members cost more than one
+        assert 0 < row["ratio_min"] <= row["ratio"] <= row["ratio_max"]
+        assert row["epoch_s"] > 0 and row["images_per_s"] > 0
+    assert rows[1]["separate_s"] == rows[2]["separate_s"] == 3 * rows[0]["separate_s"]
 
 
 def test_torch_reference_models_match_our_param_counts():

@@ -164,33 +164,64 @@ def test_a_two_value_learning_rate_sweep_equals_two_single_runs(tmp_path):
     assert (tmp_path / "sweep" / "curves.png").stat().st_size > 10_000
 
 
-def _two_members_of_b_lenet5(fashion_mnist):
-    """(model, tx, stacked states of seeds 3 and 4, 640 real images, their labels, the train epoch)."""
-    config = small_config("b_lenet5", num_seeds=2, seed=3)
+def _members_of_b_lenet5(fashion_mnist, num_members=2):
+    """(model, tx, stacked states of seeds 3, 4, ..., 640 real images, their labels, the train options)."""
+    config = small_config("b_lenet5", num_seeds=num_members, seed=3)
     images = jax.device_put(fashion_mnist.train_images[:640])
     labels = jax.device_put(fashion_mnist.train_labels[:640])
     model, tx = build_model(config), optim.make_optimizer(config, 10)
     states = ensemble.create_states(model, tx, ensemble.layout_from_config(config))
-    return model, tx, states, images, labels, train.make_train_epoch(train.options_from_config(config))
+    return model, tx, states, images, labels, train.options_from_config(config)
 
 
-@pytest.mark.parametrize("members_program", ["map", "vmap"])
-def test_both_members_programs_train_each_member_as_its_single_run(fashion_mnist, members_program):
-    # One epoch of b_lenet5 (dropout-free, Adam) on 640 real images: member 1 of two, run by either
-    # program, follows the single run with seed + 1; `map` runs the single run's very ops.
-    model, tx, states, images, labels, epoch = _two_members_of_b_lenet5(fashion_mnist)
-    members, member_metrics = jax.jit(ensemble.over_members(epoch, 2, members_program))(states, images, labels)
+def _two_members_of_b_lenet5(fashion_mnist):
+    """As _members_of_b_lenet5 with two members, the last item the single-member train epoch."""
+    *setup, options = _members_of_b_lenet5(fashion_mnist)
+    return *setup, train.make_train_epoch(options)
+
+
+@pytest.mark.parametrize("members_program", ["map", "vmap", "interleave"])
+def test_every_members_program_trains_each_member_as_its_single_run(fashion_mnist, members_program):
+    # One epoch of b_lenet5 (dropout-free, Adam) on 640 real images, as a run compiles it: member 1 of two
+    # follows the single run with seed + 1; `map` and `interleave` run the single run's very ops.
+    model, tx, states, images, labels, options = _members_of_b_lenet5(fashion_mnist)
+    epoch = train.make_train_epoch(options)
+    over = ensemble.train_epoch_over_members(options, 2, members_program, interleaved_members=2)
+    members, member_metrics = jax.jit(over)(states, images, labels, np.ones(2, bool))
     single, single_metrics = jax.jit(epoch)(train.create_train_state(model, tx, 4), images, labels)
-    np.testing.assert_allclose(member_metrics["train_loss"][1], single_metrics["train_loss"], rtol=1e-5)
-    np.testing.assert_allclose(members.params["Conv_0"]["kernel"][1], single.params["Conv_0"]["kernel"], atol=1e-5)
+    if members_program == "vmap":  # batched ops round differently
+        np.testing.assert_allclose(member_metrics["train_loss"][1], single_metrics["train_loss"], rtol=1e-5)
+        np.testing.assert_allclose(members.params["Conv_0"]["kernel"][1], single.params["Conv_0"]["kernel"], atol=1e-5)
+    else:
+        assert member_metrics["train_loss"][1] == single_metrics["train_loss"]
+        for got, expected in zip(jax.tree.leaves(members), jax.tree.leaves(single), strict=True):
+            np.testing.assert_array_equal(got[1], expected)
     assert not np.allclose(members.params["Conv_0"]["kernel"][0], members.params["Conv_0"]["kernel"][1])
 
 
-def test_auto_members_program_is_map_on_cpu_unless_members_are_sharded():
+def test_auto_members_program_interleaves_on_cpu_unless_members_are_sharded():
     assert jax.default_backend() == "cpu"
-    assert ensemble.resolve_members_program("auto") == "map"
+    assert ensemble.resolve_members_program("auto") == "interleave"
     assert ensemble.resolve_members_program("auto", "members") == "vmap"
     assert ensemble.resolve_members_program("vmap") == "vmap"
+
+
+def test_interleaved_groups_skip_as_map_does_bit_for_bit(fashion_mnist):
+    # Three b_lenet5 members in groups of two: a full group and a group of one. For every choice of
+    # stopped members, `interleave` returns exactly what `map` does: a trained member's state and metrics
+    # bit for bit (a stopped member beside it in a group was computed and dropped), a stopped one as it
+    # went in, with zero metrics; a group whose members have all stopped is not computed.
+    _, _, states, images, labels, options = _members_of_b_lenet5(fashion_mnist, num_members=3)
+    mapped = jax.jit(ensemble.train_epoch_over_members(options, 3, "map", interleaved_members=2))
+    interleaved = jax.jit(ensemble.train_epoch_over_members(options, 3, "interleave", interleaved_members=2))
+    for training in ([True, True, True], [True, False, True], [False, False, True], [False, False, False]):
+        expected, got = (
+            mapped(states, images, labels, np.array(training)),
+            interleaved(states, images, labels, np.array(training)),
+        )
+        for got_leaf, expected_leaf in zip(jax.tree.leaves(got), jax.tree.leaves(expected), strict=True):
+            np.testing.assert_array_equal(got_leaf, expected_leaf)
+        assert [bool(loss > 0) for loss in got[1]["train_loss"]] == training
 
 
 def test_map_skips_a_stopped_member_and_trains_the_others_bit_for_bit(fashion_mnist):
@@ -228,11 +259,12 @@ def test_validation_skips_a_member_left_out_under_map_only(fashion_mnist, member
         assert one["loss"][1] == plain["loss"][1] and one["accuracy"][1] == plain["accuracy"][1]
 
 
-@pytest.mark.parametrize("members_program", ["map", "vmap"])
+@pytest.mark.parametrize("members_program", ["interleave", "vmap"])
 def test_a_member_stopped_early_trains_no_more_and_says_so(tmp_path, members_program):
     # Two sweep points: at lr 1e-9 nothing changes, so member 1 stops after epoch 1 + patience; at 3e-3
-    # member 0 keeps improving. Member 1's later epochs are skipped under `map` (CPU's program); `vmap`
-    # trains it on in lockstep (and says so: both members trained).
+    # member 0 keeps improving. Under `interleave` (CPU's program) member 1 is dropped from each later
+    # epoch (computed beside member 0 in their group, not kept), as `map` skips it; `vmap` trains it on in
+    # lockstep (and says so: both members trained).
     config = small_config("b_lenet5", train_limit=1500, num_epochs=5, early_stopping_patience=2)
     config.sweep.learning_rate = (3e-3, 1e-9)
     config.members_program = members_program
@@ -241,7 +273,7 @@ def test_a_member_stopped_early_trains_no_more_and_says_so(tmp_path, members_pro
     stop = results["best_epoch_per_member"][1] + 2  # the epoch its patience ran out
     assert stop < len(history), "member 0 should outlast member 1 here"
     for entry in history:
-        skipped = entry["epoch"] > stop and members_program == "map"
+        skipped = entry["epoch"] > stop and members_program == "interleave"
         assert entry["members_trained"] == (1 if skipped else 2)
         assert (entry["train_loss_per_member"][1] is None) == skipped
         if skipped:  # its mean is member 0's own; member 1's validation is its unchanged state's
