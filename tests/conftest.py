@@ -48,6 +48,10 @@ def small_config(name: str, **overrides):
     config = config_from_file(CONFIG_DIR / f"{name}.py")
     config.train_limit = 2000
     config.num_epochs = 1
+    # Members one after another: CPU's `auto` (`interleave`) computes the same numbers bit for bit
+    # (tests/test_ensemble.py runs it, a whole run included) but compiles a program with a step per member
+    # of a group, 4-6 s more per ensemble in these compile-bound small runs.
+    config.members_program = "map"
     for field, value in overrides.items():
         config[field] = value
     return config
