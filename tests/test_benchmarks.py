@@ -105,17 +105,16 @@ def test_throughput_quick_writes_a_well_formed_table(tmp_path):
     assert (tmp_path / "throughput.png").stat().st_size > 10_000
 
 
-def test_ensemble_scaling_times_each_members_program_against_one_member_in_the_same_rounds(fashion_mnist):
+def test_ensemble_scaling_times_a_members_program_against_one_member_in_the_same_rounds(fashion_mnist):
     from benchmarks import ensemble_scaling
 
     config = common.load_config("b_lenet5")
-    images, labels = jax.device_put(fashion_mnist.train_images[:256]), jax.device_put(fashion_mnist.train_labels[:256])
-    rows = ensemble_scaling.time_config(config, [1, 3], ["map", "interleave"], images, labels, rounds=2)
-    assert [(row["members"], row["program"]) for row in rows] == [(1, "single"), (3, "map"), (3, "interleave")]
-    for row in rows:  # a per-round ratio: its median inside its range; the epochs of 3 members cost more than one
-        assert 0 < row["ratio_min"] <= row["ratio"] <= row["ratio_max"]
-        assert row["epoch_s"] > 0 and row["images_per_s"] > 0
-    assert rows[1]["separate_s"] == rows[2]["separate_s"] == 3 * rows[0]["separate_s"]
+    images, labels = jax.device_put(fashion_mnist.train_images[:128]), jax.device_put(fashion_mnist.train_labels[:128])
+    (row,) = ensemble_scaling.time_config(config, [2], ["interleave"], images, labels, rounds=2)
+    assert (row["members"], row["program"]) == (2, "interleave")
+    # A per-round ratio: its median inside its range; "separate" is twice one member's median epoch.
+    assert 0 < row["ratio_min"] <= row["ratio"] <= row["ratio_max"]
+    assert row["epoch_s"] > 0 and row["separate_s"] > 0 and row["images_per_s"] > 0
 
 
 def test_torch_reference_models_match_our_param_counts():
