@@ -2,7 +2,7 @@
 
   python -m benchmarks.ensemble_scaling [--configs=b_lenet5,e_cnn5] [--members=1,4,8,16]
       [--programs=vmap,map,interleave] [--interleaved_members=4] [--conv_impls=auto] [--num_examples=5120]
-      [--repeats=3]
+      [--repeats=3] [--out=DIR]
 
 For each config and convolution lowering it compiles the real train epoch (as a run builds it:
 `ensemble.train_epoch_over_members`, every member training) of one member and of N members under each
@@ -41,6 +41,7 @@ _INTERLEAVED_MEMBERS = flags.DEFINE_integer(
     "interleaved_members", None, "Members per group under `interleave` (default: the config's)."
 )
 _CONV_IMPLS = flags.DEFINE_list("conv_impls", ["auto"], "Convolution lowerings to time (config.conv_impl).")
+_OUT = flags.DEFINE_string("out", None, "Folder for ensemble_scaling.json and .csv (with how they were made).")
 
 
 def members_epoch(config: Any, num_members: int, program: str, steps: int) -> tuple[Any, Any]:
@@ -81,12 +82,14 @@ def main(argv: list[str]) -> None:
     fmnist = data.load_fashion_mnist()
     images = jax.device_put(fmnist.train_images[: _NUM_EXAMPLES.value])
     labels = jax.device_put(fmnist.train_labels[: _NUM_EXAMPLES.value])
-    print(common.machine_header(f"ensemble scaling, {_NUM_EXAMPLES.value} examples per epoch") + "\n")
+    header = common.machine_header(f"ensemble scaling, {_NUM_EXAMPLES.value} examples per epoch")
+    print(header + "\n")
     print(
         "| config | batch | conv | members N | program | epoch s | N separate s | program / separate (min-max) "
         "| images/s (all members) | compile s |"
     )
     print("|---|---:|---|---:|---|---:|---:|---:|---:|---:|")
+    all_rows = []
     for name, conv_impl in itertools.product(_CONFIGS.value, _CONV_IMPLS.value):
         config = config_from_file(CONFIG_DIR / f"{name}.py")
         config.conv_impl = conv_impl
@@ -103,6 +106,10 @@ def main(argv: list[str]) -> None:
                 f"| {r['images_per_s']:.0f} | {r['compile_s']:.1f} |",
                 flush=True,
             )
+            setting = {"config": name, "batch_size": config.batch_size, "conv_impl": conv_impl}
+            all_rows.append({**setting, **r, "interleaved_members": config.interleaved_members})
+        # After each config, so that a run cut short keeps the rows it measured.
+        common.write_outputs(_OUT.value, "ensemble_scaling", header, all_rows)
 
 
 if __name__ == "__main__":

@@ -105,13 +105,16 @@ def test_throughput_quick_writes_a_well_formed_table(tmp_path):
     assert (tmp_path / "throughput.png").stat().st_size > 10_000
 
 
-def test_ensemble_scaling_times_a_members_program_against_one_member_in_the_same_rounds(fashion_mnist):
-    from benchmarks import ensemble_scaling
-
-    config = common.load_config("b_lenet5")
-    images, labels = jax.device_put(fashion_mnist.train_images[:128]), jax.device_put(fashion_mnist.train_labels[:128])
-    (row,) = ensemble_scaling.time_config(config, [2], ["interleave"], images, labels, rounds=2)
-    assert (row["members"], row["program"]) == (2, "interleave")
+def test_ensemble_scaling_times_a_members_program_against_one_member_in_the_same_rounds(tmp_path):
+    args = ["--configs=b_lenet5", "--members=2", "--programs=interleave", "--num_examples=128", "--repeats=2"]
+    result = run_cli("benchmarks.ensemble_scaling", *args, f"--out={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "| b_lenet5 | 64 | auto | 2 | interleave 4 |" in result.stdout
+    document = json.loads((tmp_path / "ensemble_scaling.json").read_text())
+    assert "benchmarks.ensemble_scaling" in document["provenance"]["command"]
+    (row,) = document["rows"]
+    setting = (row["config"], row["members"], row["program"], row["interleaved_members"])
+    assert setting == ("b_lenet5", 2, "interleave", 4)
     # A per-round ratio: its median inside its range; "separate" is twice one member's median epoch.
     assert 0 < row["ratio_min"] <= row["ratio"] <= row["ratio_max"]
     assert row["epoch_s"] > 0 and row["separate_s"] > 0 and row["images_per_s"] > 0
