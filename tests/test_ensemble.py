@@ -10,7 +10,8 @@ import pytest
 from scipy import stats
 
 from conftest import small_config
-from fmnist_jax import ensemble, experiment, metrics, optim, train
+from fmnist_jax import config_check, ensemble, experiment, metrics, optim, train
+from fmnist_jax.errors import ConfigError
 from fmnist_jax.models import build_model
 
 CONTRACT_FIELDS = (
@@ -204,6 +205,15 @@ def test_auto_members_program_interleaves_on_cpu_unless_members_are_sharded():
     assert ensemble.resolve_members_program("auto") == "interleave"
     assert ensemble.resolve_members_program("auto", "members") == "vmap"
     assert ensemble.resolve_members_program("vmap") == "vmap"
+
+
+def test_a_bad_interleave_setting_is_refused_with_the_field_and_the_fix():
+    config = small_config("b_lenet5", num_seeds=2, interleaved_members=0)
+    with pytest.raises(ConfigError, match=r"interleaved_members=0 must be > 0: set --config.interleaved_members"):
+        config_check.validate(config)
+    config = small_config("b_lenet5", num_seeds=2, members_program="interleave", parallel="members")
+    with pytest.raises(ConfigError, match=r"members_program='interleave' cannot split .* use --config.members_program"):
+        config_check.validate(config)
 
 
 def test_interleaved_groups_skip_as_map_does_bit_for_bit(fashion_mnist):
