@@ -60,7 +60,7 @@ def validate(config: Any) -> None:
     _choice(config, "parallel", parallel.MODES)
     _choice(config, "members_program", ensemble.MEMBERS_PROGRAMS)
     _choice(config, "early_stopping_monitor", EARLY_STOPPING_MONITORS)
-    if config.members_program in ("map", "interleave") and config.parallel == "members":
+    if config.members_program in ensemble.PER_MEMBER_PROGRAMS and config.parallel == "members":
         raise ConfigError(
             f"config field members_program={config.members_program!r} cannot split the members over devices "
             "(parallel='members'): use --config.members_program=vmap or auto."

@@ -105,6 +105,9 @@ def create_states(model: nn.Module, tx: optax.GradientTransformation, layout: Me
 
 
 MEMBERS_PROGRAMS = ("auto", "vmap", "map", "interleave")
+# The programs that run each member with its single run's own operations (nothing batched over members):
+# they can leave out a stopped member, and have no members axis in their operations to shard over devices.
+PER_MEMBER_PROGRAMS = ("map", "interleave")
 
 
 def resolve_members_program(members_program: str, parallel_mode: str = "none") -> str:
@@ -121,7 +124,7 @@ def over_members(fn: Any, num_members: int, members_program: str = "vmap") -> An
     `interleave`, which interleaves the train epoch only: `train_epoch_over_members`)."""
     if num_members == 1:
         return fn
-    if members_program in ("map", "interleave"):
+    if members_program in PER_MEMBER_PROGRAMS:
         return lambda member_states, images, labels: lax.map(lambda one: fn(one, images, labels), member_states)
     return jax.vmap(fn, in_axes=(0, None, None))
 
@@ -130,7 +133,7 @@ def skips_stopped_members(num_members: int, members_program: str) -> bool:
     """Whether the train epoch and the validation skip the members whose early stopping has stopped them
     (`map`; `interleave` skips a group whose members have all stopped, and keeps a stopped member of a
     group that trains as it was)."""
-    return num_members > 1 and members_program in ("map", "interleave")
+    return num_members > 1 and members_program in PER_MEMBER_PROGRAMS
 
 
 def over_training_members(fn: Any, num_members: int, members_program: str) -> Any:
