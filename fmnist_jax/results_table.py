@@ -438,6 +438,22 @@ def _commits_text(made: dict[str, Any], segments: list[dict[str, Any]]) -> str:
     return "; ".join([*parts, f"results.json by {final}"])
 
 
+def _parts_text(parts_made: list[dict[str, Any]]) -> str:
+    """Where each part of an ensemble trained in parts was made, consecutive parts of the same commit and
+    device as one range of seeds ("seeds 2-13: c0eae6f73f on CPU (...)"), not a line per part."""
+    ranges: list[list[Any]] = []  # [first seed, last seed, "commit on device"]
+    for part in sorted(parts_made, key=lambda part: part["seeds"][0]):
+        made = f"{_commits_text(part['provenance'], [])} on {environment.device_name(part['device'])}"
+        first, last = part["seeds"]
+        if ranges and ranges[-1][2] == made and ranges[-1][1] + 1 == first:
+            ranges[-1][1] = last
+        else:
+            ranges.append([first, last, made])
+    return "; ".join(
+        f"{f'seed {first}' if first == last else f'seeds {first}-{last}'}: {made}" for first, last, made in ranges
+    )
+
+
 def _provenance_section(results: dict[str, dict[str, Any]]) -> list[str]:
     lines = [
         "",
@@ -450,12 +466,7 @@ def _provenance_section(results: dict[str, dict[str, Any]]) -> list[str]:
         made = res.get("provenance", {})
         commit = _commits_text(made, res.get("trained_by", []))
         if "parts" in res:  # trained in parts (parts.py), merged by the command in provenance
-            commit = "; ".join(
-                f"seeds {part['seeds'][0]}-{part['seeds'][1]}: {_commits_text(part['provenance'], [])} on "
-                f"{environment.device_name(part['device'])}"
-                for part in res["parts"]
-            )
-            commit += f"; merged by {_commits_text(made, [])}"
+            commit = f"{_parts_text(res['parts'])}; merged by {_commits_text(made, [])}"
         lines.append(
             f"| `{name}` | {res.get('num_seeds', 1)} | `{made.get('command', '?')}` | {commit} | "
             f"{_machine_text(made)} | {res.get('versions', {}).get('jax', '?')} |"

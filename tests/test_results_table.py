@@ -182,3 +182,15 @@ def test_every_committed_ablation_says_what_it_showed_and_every_finding_has_its_
     assert not sorted(set(campaign.FINDINGS) - committed), "a finding without its committed run"
     planned = {campaign.ablation_folder_name(n, c) for n, changes in campaign.ABLATIONS.items() for c in changes}
     assert set(campaign.FINDINGS) <= planned
+
+
+def test_parts_made_alike_are_one_range_of_seeds():
+    """e_cnn5's committed parts: one line per run of consecutive seeds of the same commit and machine."""
+    made = json.loads((RESULTS_DIR / "e_cnn5" / "results.json").read_text())["parts"]
+    text = results_table._parts_text(made)
+    assert text.count("seed") == len({(p["provenance"]["git_commit"], str(p["device"])) for p in made})
+    assert text.startswith("seeds 0-1: 4147cb056f on CPU") and "seeds 2-13: c0eae6f73f on CPU" in text
+    assert text.endswith("seed 14: c0eae6f73f on CPU (AMD EPYC x2 cores)")
+    without_seed_5 = [part for part in made if part["seeds"] != [5, 5]]  # a gap splits a range
+    assert "seeds 2-4: c0eae6f73f" in results_table._parts_text(without_seed_5)
+    assert "seeds 6-13: c0eae6f73f" in results_table._parts_text(without_seed_5)
