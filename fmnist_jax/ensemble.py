@@ -88,6 +88,12 @@ def create_states(model: nn.Module, tx: optax.GradientTransformation, layout: Me
     Member m is exactly the state a single run with seed `layout.seeds[m]` and its hyperparameters
     starts from, so a vmapped member and that single run follow the same trajectory.
     """
+    program, args = init_program(model, tx, layout)
+    return program.lower(*args).compile(compiler_options=init_compiler_options())(*args)
+
+
+def init_program(model: nn.Module, tx: optax.GradientTransformation, layout: MemberLayout) -> tuple[Any, tuple]:
+    """(the jitted initialisation of the members' states, its arguments): what `create_states` compiles."""
 
     def create(seed: jax.Array, learning_rate: jax.Array, weight_decay: jax.Array) -> train.TrainState:
         state = train.create_train_state(model, tx, seed)
@@ -100,8 +106,22 @@ def create_states(model: nn.Module, tx: optax.GradientTransformation, layout: Me
     # op against 3.5 s jitted (3 members: 12.2 against 4.6), b_lenet5 6.4 against 3.1 (10.5 against 5.4). Same
     # values bit for bit for every config, 1 and 3 members (the step counter becomes an int32 array, not 0).
     if layout.num_members == 1:
-        return jax.jit(create)(*(values[0] for values in per_member))
-    return jax.jit(jax.vmap(create))(*per_member)
+        return jax.jit(create), tuple(values[0] for values in per_member)
+    return jax.jit(jax.vmap(create)), per_member
+
+
+def init_compiler_options() -> dict[str, Any]:
+    """XLA options for the one-off initialisation program: LLVM at optimisation level 1 on CPU.
+
+    The program runs once per run, so its compile is all it costs: at the default level (3) XLA:CPU's
+    LLVM spends 1.4-6.4 s on it (the threefry draws of every parameter), at level 1 0.6-1.5 s, and the
+    initial states are the same bit for bit for every config in configs/ at 1 and 3 members
+    (`python -m benchmarks.init_compile`, BENCHMARKS.md "Initialisation compile"; tests/test_ensemble.py
+    checks it on every initialiser kind). Only the initialisation: at level 1 the train epoch of a
+    batch-norm config computes other bits (variant_bn, one epoch on 600 images: test loss 2.0934 against
+    2.0972), so the train and evaluation programs keep the default. Other backends compile as they did.
+    """
+    return {"xla_backend_optimization_level": 1} if jax.default_backend() == "cpu" else {}
 
 
 MEMBERS_PROGRAMS = ("auto", "vmap", "map", "interleave")

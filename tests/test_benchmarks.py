@@ -202,6 +202,7 @@ def test_profile_epoch_reads_module_and_pass_from_op_names():
     assert not hlo_profile.is_backward("jit(train_epoch)/while/body/jvp(LeNet5)/Conv_0/dot_general")
 
 
+@pytest.mark.extended  # 22 CPU-s: a process per XLA setting
 def test_xla_flags_times_each_setting_in_its_own_process_against_the_default(tmp_path):
     setting = "--xla_cpu_prefer_vector_width=512"
     args = ["--configs=b_lenet5", "--num_examples=640", "--repeats=1", "--rounds=1", f"--out={tmp_path}"]
@@ -306,6 +307,7 @@ def test_winograd_lowering_matches_xla_s_convolution_and_its_gradients(padding, 
         winograd_lowering.conv_winograd(x, jnp.zeros((5, 5, 3, 4)), padding)
 
 
+@pytest.mark.extended  # 11 CPU-s: a study kept for its record
 def test_winograd_cli_times_both_lowerings_on_the_layers_asked_for(tmp_path):
     args = ["--batch_sizes=2", "--passes=1", "--repeats=1", "--layers=0", f"--out={tmp_path}"]
     result = run_cli("benchmarks.winograd", *args)
@@ -317,6 +319,7 @@ def test_winograd_cli_times_both_lowerings_on_the_layers_asked_for(tmp_path):
     assert all(row["max_relative_error"] < 1e-5 for row in rows)
 
 
+@pytest.mark.extended  # 17 CPU-s: Report D's sigmoid study
 def test_saturation_counts_each_hidden_layer_s_saturated_units_before_and_after_training():
     args = ["--config=d_sigmoid", "--learning_rates=1e-3", "--epochs=1", "--num_examples=4096", "--probe_examples=64"]
     result = run_cli("benchmarks.saturation", *args)
@@ -367,6 +370,7 @@ def test_model_layers_finds_the_im2col_gemms_and_drops_only_the_conv_kernel_grad
     assert dense and all(np.array_equal(stopped[n]["kernel"], plain[n]["kernel"]) for n in dense)
 
 
+@pytest.mark.extended  # 16 CPU-s: four epoch programs
 def test_kernel_gradient_times_the_step_without_them_and_each_im2col_gemm(tmp_path):
     args = ["--config=baseline", "--num_examples=128", "--rounds=2", "--repeats=1", f"--out={tmp_path}"]
     result = run_cli("benchmarks.kernel_gradient", *args)

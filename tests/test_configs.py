@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import CONFIG_FILES
-from fmnist_jax import config_check, optim, train
+from fmnist_jax import config_check, ensemble, optim, train
 from fmnist_jax.config_base import config_from_file
 from fmnist_jax.models import build_model
 
@@ -44,7 +44,9 @@ def test_config_builds_and_trains_two_steps(path, fashion_mnist):
     assert config.reference.variant
     model = build_model(config)
     batch = min(config.batch_size, 64)  # Keeps Report D's batch of 1024 cheap here.
-    state = train.create_train_state(model, optim.make_optimizer(config, steps_per_epoch=10), config.seed)
+    # As a run starts it (one jitted program at the initialisation's compiler options), one member.
+    one_member = ensemble.MemberLayout((config.seed,), (config.learning_rate,), (config.weight_decay,), num_seeds=1)
+    state = ensemble.create_states(model, optim.make_optimizer(config, steps_per_epoch=10), one_member)
     if config.reference.num_params > 0:  # the report's count, of its own output layer (Report D's ANN: 5)
         report_model = model.clone(num_classes=config.reference.num_outputs)
         shapes = jax.eval_shape(lambda: report_model.init(jax.random.PRNGKey(0), np.zeros((1, 28, 28, 1)), train=False))

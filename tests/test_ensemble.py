@@ -298,3 +298,19 @@ def test_a_member_stopped_early_trains_no_more_and_says_so(tmp_path, members_pro
     ]
     assert results["median_epoch_images_per_s"] == pytest.approx(np.median(epoch_rates))
     assert (tmp_path / "curves.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("config_name", "kernel_init", "num_members"),
+    [("b_lenet5", "torch_default", 2), ("variant_bn", "he_normal", 1), ("e_mlp_small", "lecun_normal", 1)],
+)
+def test_the_initialisation_s_compiler_options_leave_every_initial_value_bit_for_bit(
+    config_name, kernel_init, num_members
+):
+    """create_states compiles the one-off initialisation at LLVM level 1 on CPU (3x faster to compile):
+    only while it computes the default level's very bits, here for every kind of initialiser."""
+    from benchmarks import init_compile
+
+    row = init_compile.compare_levels(config_name, small_config(config_name, kernel_init=kernel_init), num_members, 1)
+    assert row["members"] == num_members and row["kernel_init"] == kernel_init
+    assert row["same_bits"], row

@@ -67,12 +67,14 @@ def four_device_runs(tmp_path_factory):
     return {name: _results(root / name) for name in runs}
 
 
+@pytest.mark.extended  # the four runs of the fixture: 117 CPU-s
 def test_data_parallel_over_four_devices_equals_one_device(four_device_runs):
     data_parallel = four_device_runs["data"]
     assert data_parallel["device"]["device_count"] == 4 and data_parallel["parallel"] == "data"
     _assert_same_training(data_parallel, four_device_runs["one_device"])
 
 
+@pytest.mark.extended  # the same four runs
 def test_member_parallel_over_four_devices_equals_one_device(four_device_runs):
     split, together = four_device_runs["members"], four_device_runs["members_one_device"]
     assert split["parallel"] == "members" and len(split["test_accuracy_per_seed"]) == 4
@@ -82,6 +84,7 @@ def test_member_parallel_over_four_devices_equals_one_device(four_device_runs):
     )
 
 
+@pytest.mark.extended  # 25 CPU-s, and the four runs
 def test_two_processes_with_jax_distributed_train_one_model_like_one_process(tmp_path, four_device_runs):
     with socket.socket() as probe:  # a free port for the coordinator
         probe.bind(("localhost", 0))

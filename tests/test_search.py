@@ -49,12 +49,22 @@ def test_samples_are_reproducible_valid_configs_within_the_space(space):
             assert all(1e-4 <= lr <= 1e-2 for lr in config.sweep.learning_rate)
 
 
-def test_a_tiny_search_writes_its_tables_and_a_runnable_best_config_and_resumes(tmp_path):
-    kwargs = dict(num_trials=3, eta=3, min_epochs=1, max_epochs=2, train_limit=1000, num_seeds=1, seed=0)
+def test_a_tiny_search_writes_its_tables_and_a_runnable_best_config_and_resumes(tmp_path, monkeypatch):
+    trial_config = search.Trial.config
+
+    def members_one_after_another(trial, **kwargs):
+        # As conftest.small_config: `map` trains each of a trial's 3 learning rates exactly as `interleave`
+        # (CPU's auto) does, and compiles a smaller program (44 -> 34 CPU-s for this test).
+        config = trial_config(trial, **kwargs)
+        config.members_program = "map"
+        return config
+
+    monkeypatch.setattr(search.Trial, "config", members_one_after_another)
+    kwargs = dict(num_trials=2, eta=2, min_epochs=1, max_epochs=2, train_limit=1000, num_seeds=1, seed=0)
     summary = search.run_search(tmp_path, "mlp", **kwargs)
     assert summary["rungs"] == [1, 2]
     reached = sorted(len(row["scores"]) for row in summary["trials"])
-    assert reached == [1, 1, 2]  # ceil(3 / 3) = 1 trial goes on to the second rung
+    assert reached == [1, 2]  # ceil(2 / 2) = 1 trial goes on to the second rung
     first_rung = max(row["scores"][0]["val_accuracy"] for row in summary["trials"])
     promoted = [row["scores"][0]["val_accuracy"] for row in summary["trials"] if len(row["scores"]) == 2]
     assert promoted == [first_rung]  # the best by validation accuracy went on
