@@ -50,15 +50,15 @@ def compare_levels(name: str, config: Any, num_members: int, rounds: int) -> dic
     program, args = ensemble.init_program(build_model(config), optim.make_optimizer(config, 10), layout)
     lowered = program.lower(*args)
     options = {"default": DEFAULT_LEVEL, "init options": ensemble.init_compiler_options()}
-    seconds: dict[str, list[float]] = {name: [] for name in options}
+    seconds: dict[str, list[float]] = {setting: [] for setting in options}
     digests = {}
     for _ in range(rounds):
-        for name, compiler_options in options.items():
+        for setting, compiler_options in options.items():
             jax.clear_caches()  # JAX keeps compiled programs in memory: without this, a later round loads one
             start = time.perf_counter()
             compiled = lowered.compile(compiler_options=compiler_options)
-            seconds[name].append(time.perf_counter() - start)
-            digests[name] = state_digest(compiled(*args))
+            seconds[setting].append(time.perf_counter() - start)
+            digests[setting] = state_digest(compiled(*args))
     default_s, level1_s = min(seconds["default"]), min(seconds["init options"])
     return {
         "config": name,

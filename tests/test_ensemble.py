@@ -312,5 +312,5 @@ def test_the_initialisation_s_compiler_options_leave_every_initial_value_bit_for
     from benchmarks import init_compile
 
     row = init_compile.compare_levels(config_name, small_config(config_name, kernel_init=kernel_init), num_members, 1)
-    assert row["members"] == num_members and row["kernel_init"] == kernel_init
+    assert row["config"] == config_name and row["members"] == num_members and row["kernel_init"] == kernel_init
     assert row["same_bits"], row
