@@ -114,7 +114,7 @@ def init_compiler_options() -> dict[str, Any]:
     """XLA options for the one-off initialisation program: LLVM at optimisation level 1 on CPU.
 
     The program runs once per run, so its compile is all it costs: at the default level (3) XLA:CPU's
-    LLVM spends 1.4-6.4 s on it (the threefry draws of every parameter), at level 1 0.6-1.5 s, and the
+    LLVM spends 1.6-7.6 s on it (the threefry draws of every parameter), at level 1 0.6-1.8 s, and the
     initial states are the same bit for bit for every config in configs/ at 1 and 3 members
     (`python -m benchmarks.init_compile`, BENCHMARKS.md "Initialisation compile"; tests/test_ensemble.py
     checks it on every initialiser kind). Only the initialisation: at level 1 the train epoch of a
