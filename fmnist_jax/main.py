@@ -18,7 +18,7 @@ from __future__ import annotations
 from absl import app, flags
 from ml_collections import config_flags
 
-from fmnist_jax import cli, experiment, parallel
+from fmnist_jax import cli, config_check, parallel
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a config file in configs/.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and results.json.")
@@ -37,6 +37,10 @@ flags.mark_flags_as_required(["config", "workdir"])
 @cli.exit_on_user_error
 def main(argv: list[str]) -> None:
     cli.begin(argv)
+    # A bad config is answered before the training stack (Orbax, the loop, plots) is imported: half a second.
+    config_check.validate(_CONFIG.value)
+    from fmnist_jax import experiment  # noqa: PLC0415
+
     if _COORDINATOR.value or _DISTRIBUTED.value:
         parallel.initialize_distributed(_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
     experiment.train_and_evaluate(_CONFIG.value, _WORKDIR.value)

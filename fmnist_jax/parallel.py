@@ -54,7 +54,10 @@ class Placement:
     def put(self, tree: Any, *, member_axis: bool = False) -> Any:
         """Places every array of tree: replicated, or split along its leading members axis."""
         if self.mesh is None:
-            return jax.device_put(tree)
+            # Committed to the device, as a checkpoint restores them: so a fresh and a resumed run lower to
+            # the same program (uncommitted arguments drop the sharding annotation, a miss in the
+            # compilation cache for the same computation).
+            return jax.device_put(tree, jax.local_devices()[0])
         sharding = self._sharding(member_axis)
 
         def place(leaf: Any) -> jax.Array:

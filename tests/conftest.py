@@ -10,6 +10,7 @@ import sys
 import tempfile
 
 import jax
+import numpy as np
 import pytest
 
 from fmnist_jax import data
@@ -55,6 +56,12 @@ def small_config(name: str, **overrides):
     for field, value in overrides.items():
         config[field] = value
     return config
+
+
+def normal(seed: int, *shape: int) -> np.ndarray:
+    """Standard normal float32 test inputs from NumPy: jax.random would compile a program per shape
+    (about 0.6 s each here) for values whose only job is to be arbitrary."""
+    return np.random.default_rng(seed).standard_normal(shape, dtype=np.float32)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Every config in configs/ validates, builds, and takes one real training step (parametrised over the folder)."""
+"""Every config in configs/ validates, builds with its report's parameter count, and takes two real training steps
+(parametrised over the folder)."""
 
 from __future__ import annotations
 
@@ -36,22 +37,59 @@ PINNED_PARAMS = {
 }
 
 
+# A train step's compile is 2-5 s of CPU per config, most of this file's time: the quick suite trains the
+# configs below, which between them take every model, optimizer, schedule, initialiser and augmentation the
+# zoo uses; the others take their steps in CI's extended lane (`pytest -m extended`), as every config did.
+TRAINED_IN_THE_QUICK_SUITE = {
+    "baseline": "CNN-A, Adam, dropout",
+    "variant_bn": "batch norm",
+    "a_augment": "Report A's rotation, flip, noise and erasing",
+    "b_lenet5": "LeNet-5, PyTorch's initialisation",
+    "c_sgd_lr0p1": "padded LeNet-5, SGD, step decay, conv-kernel L2",
+    "d_rmsprop": "CNN-D, RMSprop",
+    "d_dense_ann": "the MLP",
+    "d_inception": "the Inception block",
+    "d_resnet": "the residual blocks",
+    "e_cnn5_augmented": "the block CNN, shift, zoom and rotation",
+    "speedrun": "one-cycle schedule, label smoothing, horizontal flip",
+}
+
+
+def _train_step_cases() -> list:
+    return [
+        pytest.param(path, id=path.stem, marks=() if path.stem in TRAINED_IN_THE_QUICK_SUITE else pytest.mark.extended)
+        for path in CONFIG_FILES
+    ]
+
+
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.stem)
-def test_config_builds_and_trains_two_steps(path, fashion_mnist):
+def test_config_validates_builds_and_has_its_reports_param_count(path):
     config = config_from_file(path)
     config_check.validate(config)
     assert config.reference.report in ("A", "B", "C", "D", "E", "fmnist_jax"), "every config says where it comes from"
     assert config.reference.variant
     model = build_model(config)
-    batch = min(config.batch_size, 64)  # Keeps Report D's batch of 1024 cheap here.
-    # As a run starts it (one jitted program at the initialisation's compiler options), one member.
-    one_member = ensemble.MemberLayout((config.seed,), (config.learning_rate,), (config.weight_decay,), num_seeds=1)
-    state = ensemble.create_states(model, optim.make_optimizer(config, steps_per_epoch=10), one_member)
+    shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), np.zeros((1, 28, 28, 1)), train=False))
+    assert train.count_params(shapes["params"]) > 0
     if config.reference.num_params > 0:  # the report's count, of its own output layer (Report D's ANN: 5)
         report_model = model.clone(num_classes=config.reference.num_outputs)
         shapes = jax.eval_shape(lambda: report_model.init(jax.random.PRNGKey(0), np.zeros((1, 28, 28, 1)), train=False))
         assert train.count_params(shapes["params"]) == config.reference.num_params
-    config.batch_size = batch
+
+
+def _initial_state(config) -> train.TrainState:
+    """One member's initial state as a run starts it: one jitted program at the initialisation's compiler options
+    (op by op it compiles a program per parameter shape: 7.4 s against 1.7 s for the L2 test below here)."""
+    one_member = ensemble.MemberLayout((config.seed,), (config.learning_rate,), (config.weight_decay,), num_seeds=1)
+    return ensemble.create_states(build_model(config), optim.make_optimizer(config, steps_per_epoch=10), one_member)
+
+
+@pytest.mark.parametrize("path", _train_step_cases())
+def test_config_trains_two_steps(path, fashion_mnist):
+    config = config_from_file(path)
+    state = _initial_state(config)
+    config.batch_size = min(config.batch_size, 64)  # Keeps Report D's batch of 1024 cheap here.
+    batch = config.batch_size
     options = train.options_from_config(config)
     images = jax.device_put(fashion_mnist.train_images[:batch])
     labels = jax.device_put(fashion_mnist.train_labels[:batch])
@@ -78,7 +116,7 @@ def test_param_counts(name, expected):
 
 def test_conv_kernel_l2_penalises_only_conv_kernels():
     config = config_from_file(next(p for p in CONFIG_FILES if p.stem == "c_lenet5"))
-    state = train.create_train_state(build_model(config), optim.make_optimizer(config, 10), 0)
+    state = _initial_state(config)
     expected = sum(
         float(np.sum(np.asarray(leaf) ** 2)) for leaf in jax.tree_util.tree_leaves(state.params) if leaf.ndim == 4
     )
