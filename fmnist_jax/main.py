@@ -37,7 +37,9 @@ flags.mark_flags_as_required(["config", "workdir"])
 @cli.exit_on_user_error
 def main(argv: list[str]) -> None:
     cli.begin(argv)
-    # A bad config is answered before the training stack (Orbax, the loop, plots) is imported: half a second.
+    # A bad config is answered before the training stack (Orbax, the loop, plots) is imported: 0.3-0.5 s sooner
+    # here. Validation touches no device, so a multi-process run still joins JAX distributed below (the
+    # two-process test in tests/test_parallel.py runs this order).
     config_check.validate(_CONFIG.value)
     from fmnist_jax import experiment  # noqa: PLC0415
 
