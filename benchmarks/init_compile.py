@@ -24,7 +24,7 @@ from absl import app, flags
 
 from benchmarks import common
 from fmnist_jax import ensemble, optim
-from fmnist_jax.config_base import CONFIG_DIR
+from fmnist_jax.config_base import config_names_in_report_order
 from fmnist_jax.models import build_model
 
 _CONFIGS = flags.DEFINE_list("configs", ["all"], "Config names in configs/, or 'all'.")
@@ -77,7 +77,7 @@ def main(argv: list[str]) -> None:
     jax.config.update("jax_enable_compilation_cache", False)  # every compile a real one
     names = _CONFIGS.value
     if names == ["all"]:
-        names = sorted(p.stem for p in CONFIG_DIR.glob("*.py") if not p.name.startswith("_"))
+        names = sorted(config_names_in_report_order())
     header = common.machine_header(f"initialisation compile, best of {_ROUNDS.value}")
     print(header + "\n")
     print("| config | members | default compile s | level-1 compile s | speedup | same bits |")
