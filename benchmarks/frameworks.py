@@ -4,7 +4,9 @@ benchmarks.layer_compare share. JAX runs this engine's epoch program; PyTorch ru
 
 from __future__ import annotations
 
+import statistics
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -26,30 +28,41 @@ def torch_description(script: str) -> str:
     return f"PyTorch {torch.__version__} on {device} ({threads})"
 
 
-def run_jax(name: str, batch_size: int, epochs: int, fmnist: data.FashionMNIST, limit: int) -> dict[str, Any]:
+def run_jax(
+    name: str, batch_size: int, epochs: int, fmnist: data.FashionMNIST, limit: int, min_timed_s: float = 0.0
+) -> dict[str, Any]:
+    """This engine's run: a first epoch, then `epochs` timed ones (more while they add up to less than
+    `min_timed_s`), then the test accuracy; see `speeds` for what is returned."""
     config = common.load_config(common.ARCHITECTURE_CONFIGS[name])
     images, labels = jax.device_put(fmnist.train_images[:limit]), jax.device_put(fmnist.train_labels[:limit])
     steps = limit // batch_size
     config.batch_size = batch_size
     model, state, options = common.training_setup(config, steps)
-    timing, state = common.time_epochs(train.make_train_epoch(options), state, images, labels, repeats=epochs)
+    epoch_fn = train.make_train_epoch(options)
+    timing, state = common.time_epochs(epoch_fn, state, images, labels, repeats=epochs, min_total_s=min_timed_s)
     evaluate = train.make_evaluate(model.apply, 1000)
     test_images, test_labels = jax.device_put(fmnist.test_images), jax.device_put(fmnist.test_labels)
     test = evaluate(train.model_variables(state), test_images, test_labels)
     return {
-        **speeds(steps * batch_size, timing.compile_s, timing.first_epoch_s, sum(timing.epoch_s), epochs),
+        **speeds(steps * batch_size, timing.compile_s, timing.first_epoch_s, timing.epoch_s, epochs),
         "compile_s": timing.compile_s,
         "test_accuracy": float(test["accuracy"]),
     }
 
 
-def speeds(images_per_epoch: int, compile_s: float, first_epoch_s: float, steady_s: float, epochs: int) -> dict:
-    """images/s of the steady epochs, of the first epoch alone, and of everything with the compile
-    (or PyTorch's warm-up step) charged: what a run of 1 + epochs epochs pays in all."""
+def speeds(
+    images_per_epoch: int, compile_s: float, first_epoch_s: float, steady_epoch_s: Sequence[float], epochs: int
+) -> dict:
+    """images/s of the median steady epoch (of `steady_epochs` timed; benchmarks.throughput's rule too), of
+    the first epoch alone, and with the compile (or PyTorch's warm-up step) charged: what a run of
+    1 + `epochs` epochs pays in all (the first `epochs` steady epochs, however many more were timed)."""
     return {
-        "images_per_s": epochs * images_per_epoch / steady_s,
+        "images_per_s": images_per_epoch / statistics.median(steady_epoch_s),
+        "steady_epochs": len(steady_epoch_s),
         "first_epoch_images_per_s": images_per_epoch / first_epoch_s,
-        "images_per_s_with_compile": (1 + epochs) * images_per_epoch / (compile_s + first_epoch_s + steady_s),
+        "images_per_s_with_compile": (1 + epochs)
+        * images_per_epoch
+        / (compile_s + first_epoch_s + sum(steady_epoch_s[:epochs])),
     }
 
 
@@ -65,8 +78,15 @@ def torch_device() -> str:
 
 
 def run_torch(
-    name: str, batch_size: int, epochs: int, fmnist: data.FashionMNIST, limit: int, compiled: bool
+    name: str,
+    batch_size: int,
+    epochs: int,
+    fmnist: data.FashionMNIST,
+    limit: int,
+    compiled: bool,
+    min_timed_s: float = 0.0,
 ) -> dict[str, Any]:
+    """PyTorch's run of the same model, eager or `torch.compile`d, timed as run_jax times its own."""
     import copy
 
     import torch
@@ -110,8 +130,8 @@ def run_torch(
     warmup_s = time.perf_counter() - start
     model.load_state_dict(before[0])
     optimizer.load_state_dict(before[1])
-    epoch_s = []
-    for _ in range(1 + epochs):  # the first epoch is reported apart, as JAX's
+    epoch_s: list[float] = []  # the first epoch is reported apart, as JAX's
+    while len(epoch_s) < 1 + epochs or sum(epoch_s[1:]) < min_timed_s:
         start = time.perf_counter()
         order = torch.randperm(limit, device=device)
         for index in range(steps):
@@ -124,21 +144,22 @@ def run_torch(
         logits = torch.cat([forward(chunk) for chunk in test_images.split(1000)])
         predictions = logits.argmax(dim=1).cpu().numpy()
     return {
-        **speeds(steps * batch_size, warmup_s, epoch_s[0], sum(epoch_s[1:]), epochs),
+        **speeds(steps * batch_size, warmup_s, epoch_s[0], epoch_s[1:], epochs),
         "warmup_s": warmup_s,
         "test_accuracy": float((predictions == fmnist.test_labels).mean()),
     }
 
 
-def run_torch_compiled(*args: Any) -> dict[str, Any]:
+def run_torch_compiled(*args: Any, min_timed_s: float = 0.0) -> dict[str, Any]:
     """run_torch with torch.compile; where it cannot compile, the reason instead of numbers."""
     try:
-        return run_torch(*args, compiled=True)
+        return run_torch(*args, compiled=True, min_timed_s=min_timed_s)
     except Exception as e:  # noqa: BLE001 - inductor raises many types; the table says which
         reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"[:200]
         logging.warning("torch.compile failed: %s", reason)
         return {
             "images_per_s": None,
+            "steady_epochs": None,
             "first_epoch_images_per_s": None,
             "images_per_s_with_compile": None,
             "warmup_s": None,

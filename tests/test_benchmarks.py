@@ -139,6 +139,7 @@ def test_compare_runs_both_frameworks_on_a_slice(tmp_path):
         "--train_limit=640",
         "--torch_compile=false",  # compiling takes ~30 s; BENCHMARKS.md has its numbers
         "--repeats=2",
+        "--min_timed_s=0.5",
         f"--out={tmp_path}",
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -146,6 +147,11 @@ def test_compare_runs_both_frameworks_on_a_slice(tmp_path):
     assert row["jax_images_per_s"] > 0 and row["torch_images_per_s"] > 0
     low, high = row["jax_images_per_s_range"]
     assert row["repeats"] == 2 and low <= row["jax_images_per_s"] <= high
+    # The ratio repeat by repeat: its median lies within its own range, which the ratio of medians need not.
+    paired_low, paired_high = row["jax_over_torch_paired_range"]
+    assert 0 < paired_low <= row["jax_over_torch_paired"] <= paired_high
+    # Steady epochs are timed until they add up to --min_timed_s: at 640 images (10 steps) that is several.
+    assert row["jax_steady_epochs"] > 1 and row["torch_steady_epochs"] > 1
     # Charging JAX's compile to its two epochs lowers its speed: the second ratio is the honest one for short runs.
     assert 0 < row["jax_images_per_s_with_compile"] < row["jax_images_per_s"]
     assert row["jax_first_epoch_images_per_s"] > 0 and row["torch_first_epoch_images_per_s"] > 0
