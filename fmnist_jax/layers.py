@@ -19,6 +19,7 @@ lowerings are used, chosen per layer by its shape:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -121,6 +122,51 @@ def toeplitz_tile(out_width: int, kernel_width: int, out_channels: int, window_i
     return next((t for t in divisors if t * out_channels >= MIN_MATMUL_COLUMNS), out_width)
 
 
+def plain_window_slices(x: jax.Array, corners: tuple[tuple[int, int], ...], height: int, width: int) -> list[jax.Array]:
+    """x[:, row : row + height, column : column + width, :] for each (row, column) corner (NHWC)."""
+    return [x[:, row : row + height, column : column + width, :] for row, column in corners]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
+def window_slices(x: jax.Array, corners: tuple[tuple[int, int], ...], height: int, width: int) -> list[jax.Array]:
+    """plain_window_slices, with a gradient that XLA:CPU computes once per input pixel.
+
+    Autodiff's gradient pads each slice's gradient back to x's shape and adds them in a chain. XLA:CPU
+    fuses that chain into whatever consumes it, and when the consumer is a pooling's gradient (which
+    spreads each value over its window) every pixel of the window computes the whole chain again:
+    LeNet-5's second conv, 25 slices, summed 4 times over, 20 % of its train step at batch 128
+    (BENCHMARKS.md, "LeNet-5's costliest op"). `_window_slices_backward` adds the same terms in the
+    same order row by row and stacks the rows, which XLA does not fuse into the consumer (a
+    concatenation of more than 8 operands): every float sum is unchanged, and so are results.
+    """
+    return plain_window_slices(x, corners, height, width)
+
+
+def _window_slices_forward(
+    x: jax.Array, corners: tuple[tuple[int, int], ...], height: int, width: int
+) -> tuple[list[jax.Array], tuple[int, ...]]:
+    return plain_window_slices(x, corners, height, width), x.shape
+
+
+def _window_slices_backward(
+    corners: tuple[tuple[int, int], ...], height: int, width: int, x_shape: tuple[int, ...], slice_grads: list
+) -> tuple[jax.Array]:
+    batch, rows, columns, channels = x_shape
+    grad_rows = []
+    for row in range(rows):
+        total = None
+        # Autodiff's order: the last slice's gradient first, each next one added to the running sum.
+        for (top, left), grad in reversed(list(zip(corners, slice_grads, strict=True))):
+            if top <= row < top + height:
+                term = jnp.pad(grad[:, row - top], ((0, 0), (left, columns - left - width), (0, 0)))
+                total = term if total is None else total + term
+        grad_rows.append(jnp.zeros((batch, columns, channels), slice_grads[0].dtype) if total is None else total)
+    return (jnp.stack(grad_rows, axis=1),)
+
+
+window_slices.defvjp(_window_slices_forward, _window_slices_backward)
+
+
 def conv_toeplitz(x: jax.Array, kernel: jax.Array, padding: str, tile: int = 0) -> jax.Array:
     """NHWC x HWIO -> NHWC, stride 1, as one matmul of input blocks against a banded kernel matrix.
 
@@ -137,12 +183,10 @@ def conv_toeplitz(x: jax.Array, kernel: jax.Array, padding: str, tile: int = 0) 
     if tile == 1:
         return conv_im2col(x, kernel, "VALID")
     window = tile + kw - 1
+    corners = tuple((i, start) for start in range(0, out_w, tile) for i in range(kh))
+    pieces = window_slices(x, corners, out_h, window)  # tile by tile, kernel row by kernel row
     blocks = jnp.stack(
-        [
-            jnp.stack([x[:, i : i + out_h, start : start + window, :] for i in range(kh)], axis=2)
-            for start in range(0, out_w, tile)
-        ],
-        axis=2,
+        [jnp.stack(pieces[first : first + kh], axis=2) for first in range(0, len(pieces), kh)], axis=2
     )  # (n, out_h, tiles, kh, window, cin)
     shift = np.zeros((kw, window, tile), np.float32)  # shift[j, a, b] = 1 where input column a = b + j
     for j in range(kw):

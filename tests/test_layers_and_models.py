@@ -100,6 +100,33 @@ def test_the_first_conv_of_a_cnn_is_lowered_with_toeplitz_tiles_of_two():
     )
 
 
+@pytest.mark.parametrize("kernel_size,tile,rows", [(5, 2, 14), (5, 7, 28), (3, 3, 11)])
+def test_window_slices_gradient_is_autodiffs_bit_for_bit(fashion_mnist, kernel_size, tile, rows):
+    # The Toeplitz gather's own gradient (a row-by-row sum, so that XLA:CPU computes it once) must add
+    # autodiff's terms in autodiff's order: otherwise every LeNet-5 result would change in its last bits.
+    # LeNet-5's second conv (14 rows, tiles of 2), a full image in tiles of 7, a 3x3 kernel on 11 rows.
+    images = fashion_mnist.train_images[:3, :rows, :rows, None].astype(np.float32) / 255.0
+    x = np.repeat(images, 2, axis=-1)  # two channels
+    out_size = rows - kernel_size + 1
+    out_size -= out_size % tile
+    corners = tuple((i, start) for start in range(0, out_size, tile) for i in range(kernel_size))
+    height, width = out_size, tile + kernel_size - 1
+    grads = [normal(seed, 3, height, width, 2) for seed in range(len(corners))]
+
+    def input_gradient(slices):
+        return jax.jit(lambda x, g: jax.vjp(lambda x: slices(x, corners, height, width), x)[1](g)[0])(x, grads)
+
+    ours = input_gradient(layers.window_slices)
+    np.testing.assert_array_equal(ours, input_gradient(layers.plain_window_slices))
+    covered = np.zeros(x.shape[1:3], bool)
+    for top, left in corners:
+        covered[top : top + height, left : left + width] = True
+    assert np.all(np.asarray(ours)[:, covered] != 0) and np.all(np.asarray(ours)[:, ~covered] == 0)
+    top, left = corners[-1]
+    last = layers.window_slices(x, corners, height, width)[-1]
+    np.testing.assert_array_equal(last, x[:, top : top + height, left : left + width])
+
+
 @pytest.mark.parametrize("window", [2, 4])
 @pytest.mark.parametrize("side", [26, 13, 11])
 def test_pooling_matches_flax_valid_pooling(side, window):
