@@ -12,7 +12,9 @@ lowerings are used, chosen per layer by its shape:
   matrix built from the kernel computes them all: (t+kw-1)/kw times the FLOPs of im2col, but a
   t times wider output and about 3x less data to gather (LeNet-5: 1.45x faster training). Wide
   layers on 1-channel images (the first conv of every CNN here) get tiles of 2 for another reason:
-  their im2col matmul contracts over only 9 or 25 values, and the tile deepens it.
+  their im2col matmul contracts over only 9 or 25 values, and the tile deepens it. The Toeplitz
+  gather's input gradient is summed row by row (`window_slices`), the same float sums as autodiff's,
+  so that XLA:CPU computes it once rather than once per pixel of the pooling window after it.
 `benchmarks/conv_lowering.py` re-measures the choice. Parameter names and shapes match
 `flax.linen.Conv` ("kernel" HWIO, "bias"), so counts and checkpoints do not depend on the lowering.
 """
@@ -136,8 +138,9 @@ def window_slices(x: jax.Array, corners: tuple[tuple[int, int], ...], height: in
     spreads each value over its window) every pixel of the window computes the whole chain again:
     LeNet-5's second conv, 25 slices, summed 4 times over, 20 % of its train step at batch 128
     (BENCHMARKS.md, "LeNet-5's costliest op"). `_window_slices_backward` adds the same terms in the
-    same order row by row and stacks the rows, which XLA does not fuse into the consumer (a
-    concatenation of more than 8 operands): every float sum is unchanged, and so are results.
+    same order row by row and stacks the rows, which XLA does not fuse into the consumer when x has
+    more than 8 rows (a concatenation of more than 8 operands): every float sum is unchanged (up to
+    the sign of an exact zero), and so are results (tests/test_layers_and_models.py checks it).
     """
     return plain_window_slices(x, corners, height, width)
 
