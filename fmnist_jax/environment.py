@@ -38,6 +38,33 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# The widest vector instructions a CPU offers, widest first, by their /proc/cpuinfo flag. XLA:CPU and its
+# GEMM libraries pick kernels by them, so two CPUs of one vendor can round a run's sums differently.
+VECTOR_ISAS = (("amx_tile", "amx"), ("avx512f", "avx512"), ("avx2", "avx2"), ("avx", "avx"), ("sse2", "sse2"))
+
+
+def cpu_signature(cpuinfo: str) -> dict[str, str]:
+    """{"family_model": "25/1", "vector_isa": "avx2"} of the first processor in a /proc/cpuinfo text: what
+    "AMD EPYC" alone does not say (this VM's CPU model changes between sessions)."""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            break  # the first processor's block ends here
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
+    isa = next((name for flag, name in VECTOR_ISAS if flag in flags), "unknown")
+    return {"family_model": f"{fields.get('cpu family', '?')}/{fields.get('model', '?')}", "vector_isa": isa}
+
+
+def _cpu_signature() -> dict[str, str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return cpu_signature(f.read())
+    except OSError:
+        return {"family_model": "unknown", "vector_isa": "unknown"}
+
+
 def device_info() -> dict[str, Any]:
     device = jax.devices()[0]
     return {
@@ -139,6 +166,7 @@ def provenance() -> dict[str, Any]:
             "hostname": platform.node(),
             "os": platform.platform(),
             "cpu": _cpu_model(),
+            **{f"cpu_{key}": value for key, value in _cpu_signature().items()},
             "cores": os.cpu_count(),
             "memory_gib": memory_gib(),
         },

@@ -415,9 +415,14 @@ def _rerun_section(results_dir: pathlib.Path) -> list[str]:
 
 
 def _machine_text(provenance: dict[str, Any]) -> str:
-    """The CPU, its cores and memory from a run's provenance record, as "AMD EPYC x2, 23.5 GiB"."""
+    """The CPU, its cores and memory from a run's provenance record, as "AMD EPYC x2, 23.5 GiB", with the
+    CPU's family/model and vector instructions where the record has them (since 2026-12-07):
+    "AMD EPYC (25/1, avx2) x2, 23.5 GiB"."""
     machine = provenance.get("machine", {})
-    return f"{machine.get('cpu', '?')} x{machine.get('cores', '?')}, {machine.get('memory_gib', '?')} GiB"
+    cpu = machine.get("cpu", "?")
+    if "cpu_vector_isa" in machine:
+        cpu += f" ({machine.get('cpu_family_model', '?')}, {machine['cpu_vector_isa']})"
+    return f"{cpu} x{machine.get('cores', '?')}, {machine.get('memory_gib', '?')} GiB"
 
 
 def _commits_text(made: dict[str, Any], segments: list[dict[str, Any]]) -> str:

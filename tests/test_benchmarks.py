@@ -27,6 +27,20 @@ def test_the_machine_header_names_a_cpu_by_its_host_and_an_accelerator_by_its_ki
     assert environment.device_name(gpu) == "1x NVIDIA H200 (host Xeon x16 cores)"
 
 
+def test_provenance_names_the_cpu_s_family_model_and_widest_vector_instructions():
+    from fmnist_jax import environment
+
+    # Two first blocks of /proc/cpuinfo as these VMs print them (flags shortened): the AMD EPYC of
+    # 2026-12-07 (Zen 3, AVX2 only) and the Intel Xeon of 2026-12-06 (AVX-512 and AMX).
+    amd = "processor\t: 0\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx fma avx2\n\n"
+    intel = "processor\t: 0\ncpu family\t: 6\nmodel\t\t: 207\nflags\t\t: sse2 avx avx2 avx512f amx_tile\n"
+    second = "processor\t: 1\ncpu family\t: 99\nmodel\t\t: 9\nflags\t\t: avx512f\n"
+    assert environment.cpu_signature(amd + second) == {"family_model": "25/1", "vector_isa": "avx2"}
+    assert environment.cpu_signature(intel) == {"family_model": "6/207", "vector_isa": "amx"}
+    machine = environment.provenance()["machine"]
+    assert machine["cpu_vector_isa"] in {name for _, name in environment.VECTOR_ISAS} | {"unknown"}
+
+
 def test_provenance_records_the_named_commit_of_a_copied_tree_instead_of_its_git(monkeypatch):
     from fmnist_jax import environment
 
