@@ -27,15 +27,28 @@ def _count_compilation_cache_event(event: str, **kwargs: Any) -> None:
 jax.monitoring.register_event_listener(_count_compilation_cache_event)
 
 
-def _cpu_model() -> str:
+def _read_cpuinfo() -> str:
+    """/proc/cpuinfo's text ('' where there is none: not Linux)."""
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+            return f.read()
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return ""
+
+
+def _first_processor(cpuinfo: str) -> dict[str, str]:
+    """The fields ("model name", "cpu family", "flags", ...) of the first processor in a /proc/cpuinfo text."""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        if not line.strip():
+            break  # the first processor's block ends here
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def _cpu_model() -> str:
+    return _first_processor(_read_cpuinfo()).get("model name") or platform.processor() or platform.machine()
 
 
 # The widest vector instructions a CPU offers, widest first, by their /proc/cpuinfo flag. XLA:CPU and its
@@ -46,23 +59,10 @@ VECTOR_ISAS = (("amx_tile", "amx"), ("avx512f", "avx512"), ("avx2", "avx2"), ("a
 def cpu_signature(cpuinfo: str) -> dict[str, str]:
     """{"family_model": "25/1", "vector_isa": "avx2"} of the first processor in a /proc/cpuinfo text: what
     "AMD EPYC" alone does not say (this VM's CPU model changes between sessions)."""
-    fields: dict[str, str] = {}
-    for line in cpuinfo.splitlines():
-        if not line.strip():
-            break  # the first processor's block ends here
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
+    fields = _first_processor(cpuinfo)
     flags = set(fields.get("flags", "").split())
     isa = next((name for flag, name in VECTOR_ISAS if flag in flags), "unknown")
     return {"family_model": f"{fields.get('cpu family', '?')}/{fields.get('model', '?')}", "vector_isa": isa}
-
-
-def _cpu_signature() -> dict[str, str]:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return cpu_signature(f.read())
-    except OSError:
-        return {"family_model": "unknown", "vector_isa": "unknown"}
 
 
 def device_info() -> dict[str, Any]:
@@ -166,7 +166,7 @@ def provenance() -> dict[str, Any]:
             "hostname": platform.node(),
             "os": platform.platform(),
             "cpu": _cpu_model(),
-            **{f"cpu_{key}": value for key, value in _cpu_signature().items()},
+            **{f"cpu_{key}": value for key, value in cpu_signature(_read_cpuinfo()).items()},
             "cores": os.cpu_count(),
             "memory_gib": memory_gib(),
         },
