@@ -395,7 +395,10 @@ def _rerun_section(results_dir: pathlib.Path) -> list[str]:
         "their defaults. A rerun on another CPU model need not be bit for bit: XLA compiles for the host's",
         "vector units and caches, and a matmul's blocking sets the order of its float sums (`d_dense_ann`: its",
         "committed run's own commit, c3fbddbe, trained on the Intel VM gives the rerun's numbers bit for bit,",
-        "so its 0.16 points are the CPU's, not the code's).",
+        "so its 0.16 points are the CPU's, not the code's; `b_lenet5`: its own commit, cd699d8f, trained on the",
+        "AMD EPYC of family 25 model 1 with AVX2 only gives that rerun's five seeds bit for bit, 89.46 %, so its",
+        "-0.25 points are that CPU's too, where the committed run's AMD EPYC (its record does not name the",
+        "model) and, on 2026-12-02, the Intel Xeon with AVX-512 gave 89.71 %).",
         "",
         "| config | committed % | rerun % | difference (points) | bit for bit | fields the record lacks "
         "| rerun commit | machine: committed run / rerun |",
