@@ -53,8 +53,12 @@ if [ "${GPU_CHECKS_QUICK:-0}" = 1 ]; then
   tta=(--configs=speedrun --max_epochs=1 --train_limit=2560) cmp=(--models=lenet5 --train_limit=2560 --repeats=1)
 else
   models=() batches=--batch_sizes=128,2048 steps=--steps=50 examples=--num_examples=60000
-  tta=(--configs=speedrun,b_lenet5) cmp=(--models=lenet5,cnn_a,cnn_d,block_cnn --repeats=3)
+  tta=(--configs=speedrun,b_lenet5) cmp=(--models=lenet5,cnn_a,cnn_d,block_cnn --repeats=3 --train_limit=12800 --min_timed_s=1)
 fi
+# compare's budget: since the H200 run of 2026-11-29 (238 s of its 270 on all 60,000 images, warm inductor
+# caches) every repeat pays a cold torch.compile and times epochs until they add up to --min_timed_s; on a
+# 12,800-image slice an eager epoch takes about 0.3-0.5 s there (estimated from that run's images/s), leaving
+# about 14 s for each of the 12 cold compiles (not measured on a GPU yet); rows print as each model finishes.
 step 190 throughput "Throughput of every architecture" benchmarks.throughput "${models[@]}" "$batches" "$steps" \
   --ensemble_members= --out="$work/throughput"
 # vmap only (map measured 1.09x separate runs on the H200, 2026-11-29), but with both lowerings: XLA's
