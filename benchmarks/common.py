@@ -140,6 +140,24 @@ def matmul_flops_per_s(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best_s
 
 
+def conv_pass_ms(
+    lower: Callable[..., jax.Array], x: jax.Array, kernel: jax.Array, padding: str, passes: int, repeats: int
+) -> list[float]:
+    """ms of one forward-backward pass (output, input and kernel gradients) of lower(x, kernel, padding), for
+    each of `repeats` calls that run `passes` of them in one jitted `lax.scan` (after a first call)."""
+    grad = jax.grad(lambda k, x: jnp.sum(lower(x, k, padding) ** 2), argnums=(0, 1))
+
+    def run_passes(k: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        def body(carry: tuple[jax.Array, jax.Array], _: None) -> tuple[tuple[jax.Array, jax.Array], None]:
+            dk, dx = grad(*carry)  # a tiny step keeps every pass dependent on the last one
+            return (carry[0] - 1e-9 * dk, carry[1] - 1e-9 * dx), None
+
+        return jax.lax.scan(body, (k, x), None, length=passes)[0]
+
+    run = jax.jit(run_passes).lower(kernel, x).compile()
+    return [1e3 * seconds / passes for seconds in call_seconds(lambda: jax.block_until_ready(run(kernel, x)), repeats)]
+
+
 def call_seconds(call: Callable[[], Any], repeats: int) -> list[float]:
     """Seconds of each of `repeats` calls after one warm-up call; call() returns once its work is done
     (it blocks until the device is ready)."""

@@ -26,9 +26,7 @@ import statistics
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 from absl import app, flags
-from jax import lax
 
 from benchmarks import common
 from benchmarks.winograd_lowering import SHAPES, conv_winograd, max_relative_errors
@@ -43,18 +41,8 @@ _OUT = flags.DEFINE_string("out", "", "Folder for winograd.json / .csv ('': prin
 
 def time_forward_backward(lower: Any, x: jax.Array, kernel: jax.Array, padding: str) -> tuple[float, float]:
     """(best, median) ms of one forward-backward pass of `lower`, timed as `passes` in one jitted scan."""
-    grad = jax.grad(lambda k, x: jnp.sum(lower(x, k, padding) ** 2), argnums=(0, 1))
-
-    def passes(k: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-        def body(carry: tuple[jax.Array, jax.Array], _: None) -> tuple[tuple[jax.Array, jax.Array], None]:
-            dk, dx = grad(*carry)  # a tiny step keeps every pass dependent on the last one
-            return (carry[0] - 1e-9 * dk, carry[1] - 1e-9 * dx), None
-
-        return lax.scan(body, (k, x), None, length=_PASSES.value)[0]
-
-    run = jax.jit(passes).lower(kernel, x).compile()
-    seconds = common.call_seconds(lambda: jax.block_until_ready(run(kernel, x)), _REPEATS.value)
-    return 1e3 * min(seconds) / _PASSES.value, 1e3 * statistics.median(seconds) / _PASSES.value
+    pass_ms = common.conv_pass_ms(lower, x, kernel, padding, _PASSES.value, _REPEATS.value)
+    return min(pass_ms), statistics.median(pass_ms)
 
 
 def main(argv: list[str]) -> None:
