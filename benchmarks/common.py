@@ -18,6 +18,7 @@ import numpy as np
 
 from fmnist_jax import ensemble, environment, optim, train
 from fmnist_jax.config_base import CONFIG_DIR, config_from_file
+from fmnist_jax.layers import conv_xla
 from fmnist_jax.models import build_model
 from fmnist_jax.run import timed_compile
 
@@ -156,6 +157,20 @@ def conv_pass_ms(
 
     run = jax.jit(run_passes).lower(kernel, x).compile()
     return [1e3 * seconds / passes for seconds in call_seconds(lambda: jax.block_until_ready(run(kernel, x)), repeats)]
+
+
+def conv_relative_errors(
+    lower: Callable[..., jax.Array], x: jax.Array, kernel: jax.Array, padding: str
+) -> dict[str, float]:
+    """lower(x, kernel, padding) against XLA's convolution: max |difference| / max |reference| of the output
+    and of the input and kernel gradients of sum(sin(conv))."""
+
+    def grads(conv: Callable[..., jax.Array]) -> tuple[jax.Array, ...]:
+        return jax.grad(lambda x, k: jnp.sum(jnp.sin(conv(x, k, padding))), argnums=(0, 1))(x, kernel)
+
+    pairs = {"y": (conv_xla(x, kernel, padding), lower(x, kernel, padding))}
+    pairs["dx"], pairs["dkernel"] = zip(grads(conv_xla), grads(lower), strict=True)
+    return {name: float(jnp.max(jnp.abs(ref - got)) / jnp.max(jnp.abs(ref))) for name, (ref, got) in pairs.items()}
 
 
 def call_seconds(call: Callable[[], Any], repeats: int) -> list[float]:

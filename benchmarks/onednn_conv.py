@@ -22,11 +22,10 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 from absl import app, flags
 
 from benchmarks import common
-from benchmarks.onednn_lowering import conv, wide_layers_on_onednn
+from benchmarks.onednn_lowering import conv_padded, wide_layers_on_onednn
 from benchmarks.winograd_lowering import SHAPES
 from fmnist_jax import data, layers, train
 
@@ -42,21 +41,6 @@ _ROUNDS = flags.DEFINE_integer("rounds", 6, "Epochs of each program, in turns.")
 _OUT = flags.DEFINE_string("out", "", "Folder for onednn_conv.json / .csv ('': print only).")
 
 
-def _padded(padding: str) -> tuple[int, int, int, int]:
-    return (1, 1, 1, 1) if padding == "SAME" else (0, 0, 0, 0)
-
-
-def max_relative_errors(x: jax.Array, kernel: jax.Array, padding: str) -> dict[str, float]:
-    """oneDNN's 3x3 convolution against XLA's: largest |difference| / largest |XLA value| of the output
-    and of both gradients (the output gradient is cos of XLA's output)."""
-    onednn_y, onednn_vjp = jax.vjp(lambda x, k: conv(x, k, _padded(padding)), x, kernel)
-    xla_y, xla_vjp = jax.vjp(lambda x, k: layers.conv_xla(x, k, padding), x, kernel)
-    output_grad = jnp.cos(xla_y)
-    (onednn_dx, onednn_dk), (xla_dx, xla_dk) = onednn_vjp(output_grad), xla_vjp(output_grad)
-    pairs = {"y": (onednn_y, xla_y), "dx": (onednn_dx, xla_dx), "dkernel": (onednn_dk, xla_dk)}
-    return {name: float(jnp.max(jnp.abs(ours - xla)) / jnp.max(jnp.abs(xla))) for name, (ours, xla) in pairs.items()}
-
-
 def layer_ms(lower: Callable[..., jax.Array], x: jax.Array, kernel: jax.Array, padding: str) -> float:
     """Best ms of one forward-backward pass of lower(x, kernel, padding), timed as `passes` in one jitted scan."""
     return min(common.conv_pass_ms(lower, x, kernel, padding, _PASSES.value, _REPEATS.value))
@@ -69,7 +53,7 @@ def layer_rows() -> list[dict[str, Any]]:
             x = jax.random.normal(jax.random.key(0), (batch, side, side, cin))
             kernel = 0.1 * jax.random.normal(jax.random.key(1), (3, 3, cin, cout))
             im2col_ms = layer_ms(layers.conv_im2col, x, kernel, padding)
-            onednn_ms = layer_ms(lambda x, k, padding: conv(x, k, _padded(padding)), x, kernel, padding)
+            onednn_ms = layer_ms(conv_padded, x, kernel, padding)
             rows.append(
                 {
                     "what": "layer alone",
@@ -79,7 +63,7 @@ def layer_rows() -> list[dict[str, Any]]:
                     "today_ms": im2col_ms,
                     "onednn_ms": onednn_ms,
                     "today_over_onednn": im2col_ms / onednn_ms,
-                    "max_relative_error": max(max_relative_errors(x, kernel, padding).values()),
+                    "max_relative_error": max(common.conv_relative_errors(conv_padded, x, kernel, padding).values()),
                 }
             )
             print(rows[-1], flush=True)

@@ -130,12 +130,23 @@ def _conv_backward(pads: tuple[int, int, int, int], residuals: tuple[jax.Array, 
 conv.defvjp(_conv_forward, _conv_backward)
 
 
+def _pads(kernel: jax.Array, padding: str) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) zero padding of 'SAME' (the engine's rule, layers._same_padding) or 'VALID'."""
+    kh, kw = kernel.shape[:2]
+    return (*layers._same_padding(kh), *layers._same_padding(kw)) if padding == "SAME" else (0, 0, 0, 0)
+
+
+def conv_padded(x: jax.Array, kernel: jax.Array, padding: str) -> jax.Array:
+    """`conv` with the engine's lowerings' signature: padding 'SAME' or 'VALID'."""
+    return conv(x, kernel, _pads(kernel, padding))
+
+
 def conv_wide(x: jax.Array, kernel: jax.Array, padding: str, tile: int = 0) -> jax.Array:
     """`layers.conv_toeplitz` with the layers it would give to im2col (wide and deep, kernel above 1x1) given
     to oneDNN instead; narrow or shallow layers and 1x1 kernels keep the matmul lowerings, which beat
     oneDNN's per-call cost there."""
     kh, kw, cin, cout = kernel.shape
-    pads = (*layers._same_padding(kh), *layers._same_padding(kw)) if padding == "SAME" else (0, 0, 0, 0)
+    pads = _pads(kernel, padding)
     out_width = x.shape[2] + pads[2] + pads[3] - kw + 1
     if tile or kw == 1 or layers.toeplitz_tile(out_width, kw, cout, kh * kw * cin) != 1:
         return _MATMUL_LOWERING(x, kernel, padding, tile)

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from fmnist_jax.layers import conv_xla
+from benchmarks import common
 
 # (model, height = width of the layer's input, cin, cout, padding): the 3x3 convolutions past the
 # first layer of the CNNs here (BENCHMARKS.md, "Layer by layer").
@@ -120,10 +120,4 @@ def conv_winograd(x: jax.Array, kernel: jax.Array, padding: str) -> jax.Array:
 def max_relative_errors(x: jax.Array, kernel: jax.Array, padding: str) -> dict[str, float]:
     """conv_winograd against XLA's convolution: max |difference| / max |reference| of the output and of
     the input and kernel gradients of sum(sin(conv))."""
-
-    def grads(lower: Any) -> tuple[jax.Array, ...]:
-        return jax.grad(lambda x, k: jnp.sum(jnp.sin(lower(x, k, padding))), argnums=(0, 1))(x, kernel)
-
-    pairs = {"y": (conv_xla(x, kernel, padding), conv_winograd(x, kernel, padding))}
-    pairs["dx"], pairs["dkernel"] = zip(grads(conv_xla), grads(conv_winograd), strict=True)
-    return {name: float(jnp.max(jnp.abs(ref - got)) / jnp.max(jnp.abs(ref))) for name, (ref, got) in pairs.items()}
+    return common.conv_relative_errors(conv_winograd, x, kernel, padding)

@@ -35,9 +35,7 @@ def _real_images(fmnist, count: int, channels: int) -> jax.Array:
 def test_onednn_convolution_and_both_gradients_match_xla_s(fashion_mnist, kernel_size, padding, channels):
     x = _real_images(fashion_mnist, 8, channels)
     kernel = 0.3 * jax.random.normal(jax.random.key(1), (kernel_size, kernel_size, channels, 8))
-    before, after = layers._same_padding(kernel_size) if padding == "SAME" else (0, 0)
-    pads = (before, after, before, after)
-    ours, ours_vjp = jax.vjp(lambda x, k: onednn_lowering.conv(x, k, pads), x, kernel)
+    ours, ours_vjp = jax.vjp(lambda x, k: onednn_lowering.conv_padded(x, k, padding), x, kernel)
     xla, xla_vjp = jax.vjp(lambda x, k: layers.conv_xla(x, k, padding), x, kernel)
     assert ours.shape == xla.shape
     output_grad = jnp.cos(xla)
@@ -45,7 +43,7 @@ def test_onednn_convolution_and_both_gradients_match_xla_s(fashion_mnist, kernel
         assert float(jnp.max(jnp.abs(got - want)) / jnp.max(jnp.abs(want))) < 1e-4
     # vmap (ensemble members on a leading axis) calls the handler once per member.
     kernels = jnp.stack([kernel, 2 * kernel])
-    members = jax.vmap(lambda k: onednn_lowering.conv(x, k, pads))(kernels)
+    members = jax.vmap(lambda k: onednn_lowering.conv_padded(x, k, padding))(kernels)
     np.testing.assert_array_equal(members[0], ours)
 
 
